@@ -1,0 +1,10 @@
+"""agent-platform: load the stack's settings, build the stack, export the outputs contract."""
+
+import pulumi
+
+from stacks.compose import build_stack
+from stacks.settings import load_from_pulumi
+
+settings = load_from_pulumi()
+for key, value in build_stack(pulumi.get_stack(), settings).items():
+    pulumi.export(key, value)

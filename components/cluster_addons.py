@@ -1,0 +1,41 @@
+"""ClusterAddons: the add-ons the platform's objects rely on, as pinned Helm releases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.settings.cluster import Addon
+
+
+@dataclass(frozen=True)
+class ClusterAddonsArgs:
+    addons: dict[str, Addon]
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    release_names: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:ClusterAddons", name, None, opts)
+        releases = []
+        for addon_name, addon in sorted(args.addons.items()):
+            releases.append(
+                k8s.helm.v3.Release(
+                    f"{name}-{addon_name}",
+                    name=addon_name,
+                    chart=addon.chart,
+                    version=addon.version,
+                    namespace=addon.namespace,
+                    create_namespace=True,
+                    repository_opts={"repo": addon.repository},
+                    values=addon.values,
+                    atomic=True,
+                    timeout=600,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        self.release_names = pulumi.Output.all(*[r.name for r in releases])
+        self.register_outputs({"release_names": self.release_names})

@@ -1,0 +1,47 @@
+"""GitOpsApplication: the Argo CD Application that applies the manifests Pulumi rendered for one environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class GitOpsApplicationArgs:
+    environment: str
+    repo_url: str
+    path: str
+    target_revision: str
+    argocd_namespace: str
+
+
+class GitOpsApplication(pulumi.ComponentResource):
+    application_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GitOpsApplicationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:GitOpsApplication", name, None, opts)
+        app_name = f"agent-platform-{args.environment}"
+        app = k8s.apiextensions.CustomResource(
+            f"{name}-application",
+            api_version="argoproj.io/v1alpha1",
+            kind="Application",
+            metadata={"name": app_name, "namespace": args.argocd_namespace},
+            spec={
+                "project": "default",
+                "source": {"repoURL": args.repo_url, "path": args.path, "targetRevision": args.target_revision},
+                "destination": {"server": "https://kubernetes.default.svc"},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    "syncOptions": ["CreateNamespace=true"],
+                    "retry": {
+                        "limit": 5,
+                        "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"},
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.application_name = app.metadata.apply(lambda m: m["name"])
+        self.register_outputs({"application_name": self.application_name})

@@ -1,0 +1,264 @@
+"""TenantNamespace: everything one tenant gets in one environment before any agent runs there.
+
+The namespace, its Pod Security labels, quota and limit range by tier, the network policies
+(default deny plus the few allowed paths), the tenant-admin RBAC, one ServiceAccount per agent
+for IRSA, and the tenant's resolved feature flags.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.feature_flags import TenantFlags
+from stacks.settings.tenancy import CpuMemory, Environment, Tenant, Tier
+
+HTTP_PORT = 8000
+METRICS_PORT = 9090
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+FLAGS_CONFIGMAP = "feature-flags"
+
+
+@dataclass(frozen=True)
+class TenantNetwork:
+    data_subnet_cidrs: list[str]
+    vpc_cidr: str
+    aws_api_cidrs: list[str]
+    ingress_namespace: str
+    monitoring_namespace: str
+
+
+@dataclass(frozen=True)
+class TenantNamespaceArgs:
+    tenant: Tenant
+    tier: Tier
+    environment: Environment
+    flags: TenantFlags
+    network: TenantNetwork
+    pod_security_version: str
+    lifecycle_ports: list[int]
+    service_accounts: dict[str, pulumi.Input[str] | None] = field(default_factory=dict)
+    """Agent id -> IAM role ARN for IRSA (None: no AWS access)."""
+
+    @property
+    def namespace(self) -> str:
+        return self.tenant.namespace(self.environment)
+
+
+class TenantNamespace(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    service_account_names: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:TenantNamespace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        ns_name = args.namespace
+
+        self.ns = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={"name": ns_name, "labels": self.labels()},
+            opts=child,
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.ns])
+        meta = self._meta
+
+        quota = args.tier.quota
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota", metadata=meta(f"{ns_name}-quota"), spec={"hard": quota.hard()}, opts=in_ns
+        )
+        lr = args.tier.limit_range
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=meta(f"{ns_name}-limits"),
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "default": _cpu_mem(lr.container_default),
+                        "defaultRequest": _cpu_mem(lr.container_default_request),
+                        "max": _cpu_mem(lr.container_max),
+                        "min": _cpu_mem(lr.container_min),
+                    },
+                    {"type": "Pod", "max": _cpu_mem(lr.pod_max), "min": _cpu_mem(lr.container_min)},
+                    {
+                        "type": "PersistentVolumeClaim",
+                        "min": {"storage": str(lr.pvc_min)},
+                        "max": {"storage": str(lr.pvc_max)},
+                    },
+                ]
+            },
+            opts=in_ns,
+        )
+        for policy_name, spec in self.network_policies().items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy_name}", metadata=meta(policy_name), spec=spec, opts=in_ns
+            )
+
+        role = k8s.rbac.v1.Role(f"{name}-admin-role", metadata=meta("tenant-admin"), rules=_ADMIN_RULES, opts=in_ns)
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-admin-binding",
+            metadata=meta("tenant-admin"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-admin"},
+            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": args.tenant.admin_group_name}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+
+        self.service_account_names = {}
+        for agent_id, role_arn in sorted(args.service_accounts.items()):
+            annotations = {IRSA_ANNOTATION: role_arn} if role_arn is not None else {}
+            sa = k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{agent_id}",
+                metadata={**meta(agent_id), "annotations": annotations},
+                # The IRSA webhook projects its own token; the API token stays unmounted unless a pod asks.
+                automount_service_account_token=False,
+                opts=in_ns,
+            )
+            self.service_account_names[agent_id] = sa.metadata.apply(lambda m: m["name"])
+
+        k8s.core.v1.ConfigMap(
+            f"{name}-flags",
+            metadata=meta(FLAGS_CONFIGMAP),
+            data={
+                "flags.json": json.dumps(args.flags.flags, sort_keys=True),
+                "canary-cohort": str(args.flags.canary_cohort).lower(),
+            },
+            opts=in_ns,
+        )
+
+        self.namespace = self.ns.metadata.apply(lambda m: m["name"])
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "service_account_names": self.service_account_names,
+            }
+        )
+
+    def labels(self) -> dict[str, str]:
+        a = self._args
+        version = f"v{a.pod_security_version}"
+        labels = {
+            "tenant-id": a.tenant.id,
+            "environment": a.environment,
+            "sla-tier": a.tenant.tier,
+            "data-residency": a.tenant.data_residency,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+        for mode in ("enforce", "audit", "warn"):
+            labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+            labels[f"pod-security.kubernetes.io/{mode}-version"] = version
+        return labels
+
+    def _meta(self, name: str) -> dict[str, object]:
+        return {
+            "name": name,
+            "namespace": self._args.namespace,
+            "labels": {"tenant-id": self._args.tenant.id, "app.kubernetes.io/managed-by": "pulumi"},
+        }
+
+    def network_policies(self) -> dict[str, dict[str, object]]:
+        """Default deny both ways, then only the paths agents need."""
+        net = self._args.network
+        all_pods: dict[str, object] = {}
+
+        def ns_selector(namespace: str) -> dict[str, object]:
+            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+        def tcp(*ports: int) -> list[dict[str, object]]:
+            return [{"protocol": "TCP", "port": port} for port in ports]
+
+        internal_ports = sorted({HTTP_PORT, METRICS_PORT, *self._args.lifecycle_ports})
+        policies: dict[str, dict[str, object]] = {
+            "default-deny-all": {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]},
+            "allow-from-ingress-controller": {
+                "podSelector": all_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [ns_selector(net.ingress_namespace)], "ports": tcp(HTTP_PORT)}],
+            },
+            "allow-within-namespace": {
+                "podSelector": all_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": all_pods}], "ports": tcp(*internal_ports)}],
+            },
+            "allow-monitoring-scrape": {
+                "podSelector": all_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [ns_selector(net.monitoring_namespace)], "ports": tcp(METRICS_PORT)}],
+            },
+            "allow-dns-egress": {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{**ns_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+            "allow-data-egress": {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": cidr}} for cidr in net.data_subnet_cidrs],
+                        "ports": tcp(5432, 6379),
+                    }
+                ],
+            },
+            # NetworkPolicy cannot match host names, so LLM providers and public AWS endpoints are reached
+            # as "443 to any address outside the private ranges and the VPC".
+            "allow-https-egress": {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "ipBlock": {
+                                    "cidr": "0.0.0.0/0",
+                                    "except": _private_ranges(net.vpc_cidr),
+                                }
+                            },
+                            *({"ipBlock": {"cidr": cidr}} for cidr in net.aws_api_cidrs),
+                        ],
+                        "ports": tcp(443),
+                    }
+                ],
+            },
+        }
+        return policies
+
+
+def _private_ranges(vpc_cidr: str) -> list[str]:
+    """The private ranges, plus the VPC's own range when it is not already inside one of them."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    ranges = [ipaddress.ip_network(r) for r in PRIVATE_RANGES]
+    if not any(vpc.subnet_of(r) for r in ranges):
+        ranges.append(vpc)
+    return sorted(str(r) for r in ranges)
+
+
+def _cpu_mem(value: CpuMemory) -> dict[str, str]:
+    return {"cpu": str(value.cpu), "memory": str(value.memory)}
+
+
+_READ = ["get", "list", "watch"]
+_ADMIN_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "pods/log", "services", "endpoints", "configmaps", "persistentvolumeclaims", "events"],
+        "verbs": _READ,
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets"], "verbs": _READ},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["patch"]},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _READ},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": [*_READ, "create"]},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"], "verbs": _READ},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": _READ},
+]

@@ -1,0 +1,149 @@
+"""Composition of one stack: which components exist, how they connect, and what the stack exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.gitops_application import GitOpsApplication, GitOpsApplicationArgs
+from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
+from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from stacks.cluster_connection import ClusterConnection, connect
+from stacks.feature_flags import TenantFlags, resolve_flags
+from stacks.settings import StackSettings
+from stacks.tags import tags
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class Platform:
+    """What the foundation built; later parts of the stack hang off these."""
+
+    stack: str
+    settings: StackSettings
+    cluster: ClusterConnection
+    k8s_provider: k8s.Provider
+    aws_provider: aws.Provider
+    tenants: dict[str, TenantNamespace] = field(default_factory=dict)
+    flags: dict[str, TenantFlags] = field(default_factory=dict)
+    identities: dict[tuple[str, str], WorkloadIdentity] = field(default_factory=dict)
+    """(tenant id, agent id) -> the agent's IAM role in that tenant."""
+
+
+def build_providers(
+    stack: str, settings: StackSettings, cluster: ClusterConnection
+) -> tuple[k8s.Provider, aws.Provider]:
+    k8s_provider = k8s.Provider(
+        "k8s",
+        kubeconfig=cluster.kubeconfig,
+        context=cluster.context,
+        render_yaml_to_directory=settings.gitops.render_yaml_to,
+        enable_server_side_apply=True,
+    )
+    aws_provider = aws.Provider("aws-primary", region=settings.primary_region)
+    return k8s_provider, aws_provider
+
+
+def build_tenancy(platform: Platform) -> None:
+    s = platform.settings
+    k8s_opts = pulumi.ResourceOptions(provider=platform.k8s_provider)
+    aws_opts = pulumi.ResourceOptions(provider=platform.aws_provider)
+    network = TenantNetwork(
+        data_subnet_cidrs=s.cluster.data_subnet_cidrs,
+        vpc_cidr=s.cluster.vpc_cidr,
+        aws_api_cidrs=s.cluster.aws_api_cidrs,
+        ingress_namespace=s.cluster.ingress_namespace,
+        monitoring_namespace=s.cluster.monitoring_namespace,
+    )
+    for tenant in s.tenants:
+        namespace = tenant.namespace(s.environment)
+        agents = [a for a in s.agents if tenant.id in a.tenants]
+        roles: dict[str, pulumi.Input[str] | None] = {}
+        for agent in agents:
+            identity = WorkloadIdentity(
+                f"{tenant.id}-{agent.id}-identity",
+                WorkloadIdentityArgs(
+                    namespace=namespace,
+                    service_account=agent.id,
+                    oidc_provider_arn=platform.cluster.oidc_provider_arn,
+                    oidc_issuer=platform.cluster.oidc_issuer,
+                    tags=tags(s.environment, tenant.id, **{"agent-id": agent.id}),
+                ),
+                opts=aws_opts,
+            )
+            platform.identities[(tenant.id, agent.id)] = identity
+            roles[agent.id] = identity.role_arn
+        tier = s.tier(tenant.tier)
+        flags = resolve_flags(tenant, tier, s.feature_flags)
+        platform.flags[tenant.id] = flags
+        platform.tenants[tenant.id] = TenantNamespace(
+            tenant.id,
+            TenantNamespaceArgs(
+                tenant=tenant,
+                tier=tier,
+                environment=s.environment,
+                flags=flags,
+                network=network,
+                pod_security_version=s.cluster.kubernetes_version,
+                lifecycle_ports=sorted({a.lifecycle_port for a in agents}),
+                service_accounts=roles,
+            ),
+            opts=k8s_opts,
+        )
+
+
+def build_cluster_extras(platform: Platform) -> None:
+    s = platform.settings
+    if s.cluster.install_addons:
+        ClusterAddons(
+            "addons",
+            ClusterAddonsArgs(addons=s.cluster.addons),
+            opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
+        )
+    if s.gitops.render_yaml_to and s.gitops.repo_url:
+        # The Application itself must reach the cluster, so it uses a provider that applies.
+        applier = k8s.Provider("k8s-argocd", kubeconfig=platform.cluster.kubeconfig, context=platform.cluster.context)
+        GitOpsApplication(
+            "gitops",
+            GitOpsApplicationArgs(
+                environment=s.environment,
+                repo_url=s.gitops.repo_url,
+                path=s.gitops.render_yaml_to,
+                target_revision=s.gitops.target_revision,
+                argocd_namespace=s.gitops.argocd_namespace,
+            ),
+            opts=pulumi.ResourceOptions(provider=applier),
+        )
+
+
+def tenant_outputs(platform: Platform) -> dict[str, Any]:
+    return {
+        tenant.id: {
+            "namespace": platform.tenants[tenant.id].namespace,
+            "tier": tenant.tier,
+            "data_residency": tenant.data_residency,
+            "canary_cohort": platform.flags[tenant.id].canary_cohort,
+            "flags_enabled": platform.flags[tenant.id].enabled,
+        }
+        for tenant in platform.settings.tenants
+    }
+
+
+def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
+    """Create every resource of the stack and return the outputs to export (the contract in the README)."""
+    cluster = connect(stack, settings.cluster)
+    k8s_provider, aws_provider = build_providers(stack, settings, cluster)
+    platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
+    build_cluster_extras(platform)
+    build_tenancy(platform)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "environment": settings.environment,
+        "tenants": tenant_outputs(platform),
+    }

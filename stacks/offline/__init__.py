@@ -1,0 +1,1 @@
+"""Run the real program under the Pulumi SDK's mock engine and record what it registers."""

@@ -1,0 +1,159 @@
+"""Offline render: what `pulumi up` would create for a stack, written to `build/<stack>/`.
+
+    python -m stacks.render dev [--preview] [--out build] [--diff build/dev-old]
+
+Runs `__main__.py` through the Pulumi SDK's mock engine with the stack's config from its YAML
+file. Needs no network, no Pulumi CLI and no credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.diff import diff_resources, format_diff
+from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
+from stacks.settings import SettingsError
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+SHARED = "(shared)"
+
+
+def resource_record(reg: Registration) -> dict[str, Any]:
+    return {
+        "urn": reg.urn,
+        "type": reg.type,
+        "name": reg.name,
+        "custom": reg.custom,
+        "parent": reg.parent,
+        "provider": reg.provider,
+        "dependencies": reg.dependencies,
+        "options": reg.options,
+        "inputs": reg.inputs,
+    }
+
+
+def is_manifest(reg: Registration) -> bool:
+    return reg.custom and reg.type.startswith("kubernetes:") and reg.type != HELM_RELEASE
+
+
+def manifest_path(obj: dict[str, Any]) -> Path:
+    metadata = obj.get("metadata", {})
+    folder = metadata.get("namespace") or "_cluster"
+    return Path(folder) / f"{obj['kind'].lower()}-{metadata['name']}.yaml"
+
+
+def tenant_of(reg: Registration) -> str:
+    inputs = reg.inputs
+    labels = (inputs.get("metadata") or {}).get("labels") or {}
+    return labels.get("tenant-id") or (inputs.get("tags") or {}).get("tenant-id") or SHARED
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=120)
+
+
+def write_render(recording: Recording, target: Path) -> None:
+    resources = [resource_record(r) for _, r in sorted(recording.resources.items())]
+    (target / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
+    (target / "outputs.json").write_text(json.dumps(recording.outputs, indent=2, sort_keys=True) + "\n")
+    for reg in recording.resources.values():
+        if not is_manifest(reg):
+            continue
+        path = target / "manifests" / manifest_path(reg.inputs)
+        if path.exists():
+            raise RuntimeError(f"two Kubernetes objects render to {path.relative_to(target)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_yaml(reg.inputs))
+        if reg.type == PROMETHEUS_RULE:
+            rules = (
+                target / "prometheus" / f"{reg.inputs['metadata']['namespace']}-{reg.inputs['metadata']['name']}.yaml"
+            )
+            rules.parent.mkdir(parents=True, exist_ok=True)
+            rules.write_text(dump_yaml({"groups": reg.inputs["spec"]["groups"]}))
+
+
+def summary(recording: Recording) -> str:
+    custom = [r for r in recording.resources.values() if r.custom]
+    components = len(recording.resources) - len(custom)
+    by_type = Counter(r.type for r in custom)
+    by_tenant = Counter(tenant_of(r) for r in custom)
+    lines = [
+        f"Stack {recording.stack}{' (preview)' if recording.preview else ''}: "
+        f"{len(custom)} resources in {components} components",
+        "",
+        "Resources by type:",
+        *(f"  {count:5d}  {type_}" for type_, count in sorted(by_type.items())),
+        "",
+        "Resources by tenant:",
+        *(f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())),
+        "",
+        "Outputs:",
+        *(f"  {line}" for line in dump_yaml(recording.outputs).splitlines()),
+    ]
+    return "\n".join(lines)
+
+
+def render(stack: str, out: Path, preview: bool = False, root: Path = PROJECT_ROOT) -> Recording:
+    """Render into a scratch folder and move it into place only when everything succeeded."""
+    recording = run(stack, preview=preview, root=root)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / stack
+    scratch = Path(tempfile.mkdtemp(prefix=f".{stack}-", dir=out))
+    try:
+        write_render(recording, scratch)
+        if target.exists():
+            shutil.rmtree(target)
+        scratch.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return recording
+
+
+def load_resources(folder: Path) -> dict[str, dict[str, Any]]:
+    return {r["urn"]: r for r in json.loads((folder / "resources.json").read_text())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks.render", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name: dev, staging or prod")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build", help="output folder (default: build)")
+    parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as pulumi preview")
+    parser.add_argument("--diff", type=Path, metavar="OLD", help="print changes against an earlier render folder")
+    args = parser.parse_args(argv)
+    if not (PROJECT_ROOT / f"Pulumi.{args.stack}.yaml").exists():
+        print(f"error: no stack file Pulumi.{args.stack}.yaml", file=sys.stderr)
+        return 2
+    try:
+        recording = render(args.stack, args.out, preview=args.preview)
+    except SettingsError as error:
+        print("\n".join(error.lines), file=sys.stderr)
+        return 1
+    print(summary(recording))
+    print(f"\nWrote {args.out / args.stack}")
+    if args.diff:
+        print("\nChanges against", args.diff)
+        print(format_diff(diff_resources(load_resources(args.diff), load_resources(args.out / args.stack))))
+    return 0
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown: the SDK's mock monitor leaves an event loop on each executor
+    thread, and their finalizers print spurious tracebacks once file descriptors are closed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_now(main())

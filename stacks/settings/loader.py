@@ -1,0 +1,52 @@
+"""Turns a stack's raw `agent-platform:` config into `StackSettings`, or one error listing every problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from stacks.settings.errors import NAMESPACE, Problem, SettingsError, problems_from_validation
+from stacks.settings.rules import check
+from stacks.settings.stack import StackSettings
+
+
+def parse_config_value(value: Any) -> Any:
+    """Pulumi passes structured values as JSON text and plain values as text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def settings_from_config(stack: str, config: dict[str, Any]) -> StackSettings:
+    """`config` maps full keys (`agent-platform:tenants`) to values as Pulumi holds them."""
+    prefix = f"{NAMESPACE}:"
+    raw = {key[len(prefix) :]: parse_config_value(value) for key, value in config.items() if key.startswith(prefix)}
+    return validate(stack, raw)
+
+
+def validate(stack: str, raw: dict[str, Any]) -> StackSettings:
+    try:
+        settings = StackSettings.model_validate(raw)
+    except ValidationError as error:
+        raise SettingsError(stack, problems_from_validation(error, StackSettings)) from None
+    problems: list[Problem] = check(settings)
+    if problems:
+        raise SettingsError(stack, problems)
+    return settings
+
+
+def load_from_pulumi() -> StackSettings:
+    """Read the running program's config (real engine or mocks alike)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    # The SDK keeps the stack's config in this map; Config objects only read single keys, and
+    # unknown keys must be reported, so the whole namespace is read from it.
+    values = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    return settings_from_config(pulumi.get_stack(), values)
