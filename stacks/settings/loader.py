@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from stacks.settings.errors import NAMESPACE, Problem, SettingsError, problems_from_validation
 from stacks.settings.rules import check
+from stacks.settings.secrets import plaintext_secrets
 from stacks.settings.stack import StackSettings
 
 
@@ -22,14 +23,21 @@ def parse_config_value(value: Any) -> Any:
         return value
 
 
-def settings_from_config(stack: str, config: dict[str, Any]) -> StackSettings:
-    """`config` maps full keys (`agent-platform:tenants`) to values as Pulumi holds them."""
+def settings_from_config(
+    stack: str, config: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()
+) -> StackSettings:
+    """`config` maps full keys (`agent-platform:tenants`) to values as Pulumi holds them;
+    `secret_keys` are the full keys Pulumi holds encrypted."""
     prefix = f"{NAMESPACE}:"
     raw = {key[len(prefix) :]: parse_config_value(value) for key, value in config.items() if key.startswith(prefix)}
-    return validate(stack, raw)
+    secrets = {key[len(prefix) :] for key in secret_keys if key.startswith(prefix)}
+    return validate(stack, raw, secrets)
 
 
-def validate(stack: str, raw: dict[str, Any]) -> StackSettings:
+def validate(stack: str, raw: dict[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> StackSettings:
+    plaintext = plaintext_secrets(raw, set(secret_keys))
+    if plaintext:
+        raise SettingsError(stack, plaintext)
     try:
         settings = StackSettings.model_validate(raw)
     except ValidationError as error:
@@ -49,4 +57,6 @@ def load_from_pulumi() -> StackSettings:
     # unknown keys must be reported, so the whole namespace is read from it.
     values = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
-    return settings_from_config(pulumi.get_stack(), values)
+    secret_keys = {key for key in values if runtime_config.is_config_secret(key)}
+    secret_keys.update(runtime_config.get_config_secret_keys_env())
+    return settings_from_config(pulumi.get_stack(), values, secret_keys)
