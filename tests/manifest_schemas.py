@@ -22,7 +22,10 @@ KUBERNETES_VERSION = "1.31.0"
 NPM_DIR = Path(__file__).with_name("schemas")
 
 _CLOUDCOIL = {
-    "monitoring.coreos.com/v1": ("cloudcoil.models.prometheus_operator.v1", ["ServiceMonitor", "PrometheusRule", "PodMonitor"]),
+    "monitoring.coreos.com/v1": (
+        "cloudcoil.models.prometheus_operator.v1",
+        ["ServiceMonitor", "PrometheusRule", "PodMonitor"],
+    ),
     "monitoring.coreos.com/v1alpha1": ("cloudcoil.models.prometheus_operator.v1alpha1", ["AlertmanagerConfig"]),
     "velero.io/v1": ("cloudcoil.models.velero.v1", ["Schedule", "BackupStorageLocation", "VolumeSnapshotLocation"]),
     "cert-manager.io/v1": ("cloudcoil.models.cert_manager.v1", ["Certificate", "ClusterIssuer", "Issuer"]),
@@ -63,7 +66,9 @@ def _unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
                 found += _unknown_fields(value, kept[key], where)
         return found
     if isinstance(given, list) and isinstance(kept, list):
-        return [f for i, (a, b) in enumerate(zip(given, kept, strict=False)) for f in _unknown_fields(a, b, f"{path}[{i}]")]
+        return [
+            f for i, (a, b) in enumerate(zip(given, kept, strict=False)) for f in _unknown_fields(a, b, f"{path}[{i}]")
+        ]
     return []
 
 

@@ -22,7 +22,9 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def secret_values(raw: Any, model: type[BaseModel] = StackSettings, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+def secret_values(
+    raw: Any, model: type[BaseModel] = StackSettings, loc: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """Yield (location, value) for every secret field present in raw (unvalidated) settings."""
     if not isinstance(raw, dict):
         return
