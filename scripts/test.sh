@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite. Installs what the tests need when it is missing: the Python environment,
+# Debian's prometheus (prometheus + promtool), Node.js for the npm CRD schemas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+npm ci --prefix tests/schemas --no-audit --no-fund --silent
+
+.venv/bin/ruff check .
+.venv/bin/python -m pytest "$@"
