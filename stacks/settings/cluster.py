@@ -30,19 +30,64 @@ class Addon(Settings):
     values: dict[str, object] = Field(default_factory=dict)
 
 
+# Values that make the add-ons serve what the platform's objects expect: kube-state-metrics exports the
+# pod labels the alerts group by, Prometheus picks up our ServiceMonitors and rules by label, and
+# prometheus-adapter serves the per-pod custom metrics the HPAs scale on.
+_KUBE_PROMETHEUS_VALUES: dict[str, object] = {
+    "kube-state-metrics": {"metricLabelsAllowlist": ["pods=[tenant-id,agent-id,track,version]"]},
+    "prometheus": {
+        "prometheusSpec": {
+            "serviceMonitorSelector": {"matchLabels": {"prometheus": "kube-prometheus"}},
+            "ruleSelector": {"matchLabels": {"prometheus": "kube-prometheus"}},
+        }
+    },
+    "grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}},
+}
+_ADAPTER_VALUES: dict[str, object] = {
+    "prometheus": {"url": "http://kube-prometheus-stack-prometheus.monitoring.svc", "port": 9090},
+    "rules": {
+        "default": False,
+        "custom": [
+            {
+                "seriesQuery": 'agent_requests_total{namespace!="",pod!=""}',
+                "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                "name": {"as": "http_requests_per_second"},
+                "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+            },
+            {
+                "seriesQuery": 'agent_queue_depth{namespace!="",pod!=""}',
+                "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                "name": {"as": "queue_depth"},
+                "metricsQuery": "max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+            },
+        ],
+    },
+}
+
+
 def _default_addons() -> dict[str, Addon]:
-    def addon(chart: str, repository: str, version: str, namespace: str) -> Addon:
-        return Addon(chart=chart, repository=repository, version=version, namespace=namespace)
+    def addon(
+        chart: str, repository: str, version: str, namespace: str, values: dict[str, object] | None = None
+    ) -> Addon:
+        return Addon(chart=chart, repository=repository, version=version, namespace=namespace, values=values or {})
 
     return {
         "ingress-nginx": addon(
             "ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.12.1", "ingress-nginx"
         ),
         "kube-prometheus-stack": addon(
-            "kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "70.4.2", "monitoring"
+            "kube-prometheus-stack",
+            "https://prometheus-community.github.io/helm-charts",
+            "70.4.2",
+            "monitoring",
+            _KUBE_PROMETHEUS_VALUES,
         ),
         "prometheus-adapter": addon(
-            "prometheus-adapter", "https://prometheus-community.github.io/helm-charts", "4.14.1", "monitoring"
+            "prometheus-adapter",
+            "https://prometheus-community.github.io/helm-charts",
+            "4.14.1",
+            "monitoring",
+            _ADAPTER_VALUES,
         ),
         "prometheus-pushgateway": addon(
             "prometheus-pushgateway", "https://prometheus-community.github.io/helm-charts", "3.0.0", "monitoring"

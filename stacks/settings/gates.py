@@ -8,7 +8,7 @@ from stacks.settings.base import SecretField, Settings
 
 
 class PrometheusConnection(Settings):
-    url: str = Field("http://kube-prometheus-prometheus.monitoring.svc:9090", pattern=r"^https?://")
+    url: str = Field("http://kube-prometheus-stack-prometheus.monitoring.svc:9090", pattern=r"^https?://")
     bearer_token: str | None = SecretField(description="Secret; or env AGENT_PLATFORM_PROMETHEUS_TOKEN at evaluation.")
     username: str | None = None
     password: str | None = SecretField(description="Secret; basic auth password.")

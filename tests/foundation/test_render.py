@@ -187,3 +187,46 @@ def test_outputs_contract(rendered: Callable[[str], Path], stack: str) -> None:
     for tenant_id, entry in outputs["tenants"].items():
         assert entry["namespace"] == f"{tenant_id}-{stack}"
         assert set(entry) >= {"namespace", "canary_cohort", "flags_enabled", "tier", "data_residency"}
+
+
+def test_gitops_mode_writes_manifests_for_argo_cd(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+
+    def gitops(config: dict) -> None:
+        config["agent-platform:gitops"] = {
+            "render_yaml_to": "deploy/staging",
+            "repo_url": "https://github.com/acme/agent-platform-manifests.git",
+        }
+
+    edit_stack(project, "staging", gitops)
+    result = render_stack("staging", tmp_path / "out", cwd=project)
+    assert result.returncode == 0, result.stderr
+    resources = load_resources(tmp_path / "out" / "staging")
+    providers = {r["name"]: r for r in resources if r["type"] == "pulumi:providers:kubernetes"}
+    assert providers["k8s"]["inputs"]["renderYamlToDirectory"] == "deploy/staging"
+    assert "renderYamlToDirectory" not in providers["k8s-argocd"]["inputs"]
+    app = next(r for r in resources if r["type"] == "kubernetes:argoproj.io/v1alpha1:Application")
+    assert app["provider"] == providers["k8s-argocd"]["urn"]
+    sync = app["inputs"]["spec"]["syncPolicy"]
+    assert sync["automated"] == {"prune": True, "selfHeal": True}
+    assert sync["syncOptions"] == ["CreateNamespace=true"]
+    assert sync["retry"] == {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
+    assert validate_objects([app["inputs"]]) == {}
+
+
+def test_addons_are_pinned_helm_releases_when_installed(rendered: Callable[[str], Path]) -> None:
+    releases = [r for r in load_resources(rendered("prod")) if r["type"] == "kubernetes:helm.sh/v3:Release"]
+    assert {r["inputs"]["name"] for r in releases} >= {
+        "ingress-nginx",
+        "kube-prometheus-stack",
+        "prometheus-adapter",
+        "metrics-server",
+        "vpa",
+        "velero",
+        "external-secrets",
+        "cert-manager",
+        "aws-ebs-csi-driver",
+        "prometheus-pushgateway",
+    }
+    assert all(r["inputs"]["version"][0].isdigit() or r["inputs"]["version"][0] == "v" for r in releases)
+    assert not any(r["type"] == "kubernetes:helm.sh/v3:Release" for r in load_resources(rendered("dev")))
