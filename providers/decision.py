@@ -31,6 +31,7 @@ Verdict = Literal["pass", "fail", "inconclusive", "error"]
 # A verdict that holds at one check decides the gate in this order; `error` outranks `inconclusive`
 # so an outage is reported as one, and `fail` outranks `error` because its evidence stands on its own.
 SEVERITY: dict[str, int] = {"pass": 0, "inconclusive": 1, "error": 2, "fail": 3}
+TIMES = "\u00d7"
 NEVER = 10**9  # requests: "the data at this rate cannot decide"
 # The fail side mixes regressions of 1x, 2x and 4x the configured factor: a 5x regression then fails after
 # about half the events a test aimed at 1.5x alone needs, for a slightly higher bar at exactly 1.5x.
@@ -121,9 +122,7 @@ class Decision:
     more_minutes: float | None = None
 
     def summary(self, title: str) -> str:
-        parts = "; ".join(c.line() for c in self.checks)
-        head = f"{title}: {self.verdict.upper()}"
-        return f"{head} ({self.reason}) {parts}".rstrip() if parts else f"{head}: {self.reason}"
+        return f"{title}: {self.verdict.upper()}: {self.reason}"
 
     def report(self, title: str) -> str:
         lines = [self.summary(title)]
@@ -188,7 +187,7 @@ def compare(
     false_fail: float,
     versus: str = "stable",
 ) -> Check:
-    threshold = f"{versus}x{tolerance:g} (regression {versus}x{regression:g})"
+    threshold = f"{versus}{TIMES}{tolerance:g} (regression {versus}{TIMES}{regression:g})"
     head = f"canary {_pct(canary.rate)} vs {versus} {_pct(stable.rate)} (n={canary.total}/{stable.total}"
     if canary.total == 0 or stable.total == 0:
         idle = "canary" if canary.total == 0 else versus
@@ -208,13 +207,13 @@ def compare(
     p_regression = math.exp(min(0.0, log_lr))
     if log_fail >= -math.log(false_fail):
         verdict: Verdict = "fail"
-        reason = f"{head}, {_p(p_healthy)}, limit {versus}x{tolerance:g})"
+        reason = f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})"
     elif log_lr <= math.log(false_pass):
         verdict = "pass"
-        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}x)"
+        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})"
     else:
         verdict = "inconclusive"
-        reason = f"{head}, {_p(p_healthy)} vs x{tolerance:g}, {_p(p_regression)} vs x{regression:g})"
+        reason = f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
     more = None
     if verdict == "inconclusive":
         more = _more_for_comparison(canary, stable, tolerance, regression, log_lr, false_pass, false_fail, p0, p1)

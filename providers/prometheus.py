@@ -1,0 +1,216 @@
+"""Prometheus instant queries for the gates: bounded in time, retried when transient, never guessing.
+
+Every failure (DNS, TLS, refused connection, HTTP 4xx/5xx, malformed JSON, an empty or NaN result, the
+deadline) raises `QueryError` with a reason a person can act on; the caller turns it into an `error`
+verdict. Credentials are read when a client is made, from the environment or the stack's secret config,
+and live only in that client's session: never in resource inputs, outputs or the pickled provider.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+TOKEN_ENV = "AGENT_PLATFORM_PROMETHEUS_TOKEN"
+USERNAME_ENV = "AGENT_PLATFORM_PROMETHEUS_USERNAME"
+PASSWORD_ENV = "AGENT_PLATFORM_PROMETHEUS_PASSWORD"
+MAX_BODY_BYTES = 4 * 1024 * 1024
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class QueryError(Exception):
+    """The query gave no usable number; `reason` says why in one line."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class NoDataError(QueryError):
+    """The query succeeded but matched no series: a distinct fault, and never a zero."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None, fallback: Credentials | None = None) -> Credentials:
+        """The environment wins over stack config, so an operator can override a stored secret for one run."""
+        env = os.environ if env is None else env
+        fallback = fallback or cls()
+        if env.get(TOKEN_ENV):
+            return cls(token=env[TOKEN_ENV])
+        if env.get(USERNAME_ENV):
+            return cls(username=env[USERNAME_ENV], password=env.get(PASSWORD_ENV, ""))
+        return fallback
+
+    @property
+    def kind(self) -> str:
+        return "bearer token" if self.token else "basic auth" if self.username else "no credentials"
+
+
+@dataclass(frozen=True)
+class Limits:
+    query_timeout_seconds: float = 10.0
+    deadline_seconds: float = 60.0
+    retries: int = 3
+
+
+class PrometheusClient:
+    """One session for all of a gate's queries, so retries, auth and the total deadline are shared."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        limits: Limits,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise QueryError(f"Prometheus URL {url!r} is not an http(s) URL")
+        self.url = url.rstrip("/")
+        self.credentials = credentials
+        self.limits = limits
+        self._monotonic = monotonic
+        self._deadline = monotonic() + limits.deadline_seconds
+        self._session = requests.Session()
+        retry = Retry(
+            total=limits.retries,
+            backoff_factor=0.2,
+            backoff_max=2.0,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        if credentials.token:
+            self._session.headers["Authorization"] = f"Bearer {credentials.token}"
+        elif credentials.username:
+            self._session.auth = (credentials.username, credentials.password or "")
+
+    def __enter__(self) -> PrometheusClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._session.close()
+
+    def query(self, promql: str, at: datetime) -> float:
+        """The single value of an instant query evaluated at `at`."""
+        remaining = self._deadline - self._monotonic()
+        if remaining <= 0:
+            raise QueryError(f"total deadline of {self.limits.deadline_seconds:g}s used up before this query")
+        # Every attempt must fit in what is left, so retries can never stretch the deadline.
+        attempt = min(self.limits.query_timeout_seconds, remaining / (self.limits.retries + 1))
+        params = {"query": promql, "time": f"{at.timestamp():.3f}", "timeout": f"{max(1, int(attempt * 1000))}ms"}
+        body = self._get("/api/v1/query", params, attempt)
+        return _single_value(body, promql)
+
+    def _get(self, path: str, params: dict[str, str], attempt: float) -> bytes:
+        url = self.url + path
+        started = self._monotonic()
+        try:
+            response = self._session.get(url, params=params, timeout=(min(attempt, 5.0), attempt), stream=True)
+            with response:
+                body = _read_bounded(response, started + attempt * (self.limits.retries + 1), self._monotonic)
+        except requests.exceptions.SSLError as exc:
+            raise QueryError(f"TLS error talking to {self.url}: {_root(exc)}") from None
+        except requests.exceptions.Timeout:
+            raise QueryError(f"{self.url} did not answer within {attempt:.1f}s") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise QueryError(f"cannot reach {self.url}: {_connection_reason(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise QueryError(f"request to {self.url} failed: {_root(exc)}") from None
+        if response.status_code in (401, 403):
+            raise QueryError(
+                f"HTTP {response.status_code} from {url} with {self.credentials.kind}; "
+                f"set {TOKEN_ENV} (or {USERNAME_ENV}/{PASSWORD_ENV}) or the stack's gates.prometheus secrets"
+            )
+        if response.status_code >= 400:
+            raise QueryError(f"HTTP {response.status_code} from {url}: {_error_text(body)}")
+        return body
+
+
+def _read_bounded(response: requests.Response, deadline: float, monotonic: Callable[[], float]) -> bytes:
+    """Read the body, giving up at the deadline: a server trickling bytes must not hold the `up`."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise QueryError(f"answer from {response.url} is larger than {MAX_BODY_BYTES} bytes")
+        if monotonic() > deadline:
+            raise requests.exceptions.Timeout()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _single_value(body: bytes, promql: str) -> float:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise QueryError(f"malformed JSON from Prometheus for {promql}: {body[:80]!r}") from None
+    if not isinstance(payload, dict) or payload.get("status") != "success" or not isinstance(payload.get("data"), dict):
+        raise QueryError(f"Prometheus answered {_error_text(body)} for {promql}")
+    data = payload["data"]
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        sample = result
+    elif kind == "vector" and isinstance(result, list):
+        if not result:
+            raise NoDataError(f"no series for {promql}")
+        if len(result) > 1:
+            raise QueryError(f"{len(result)} series for {promql}; expected one")
+        sample = result[0].get("value") if isinstance(result[0], dict) else None
+    else:
+        raise QueryError(f"unexpected result type {kind!r} for {promql}")
+    try:
+        value = float(sample[1])
+    except (TypeError, ValueError, IndexError):
+        raise QueryError(f"unreadable sample {sample!r} for {promql}") from None
+    if not math.isfinite(value):
+        raise NoDataError(f"{value} for {promql} (no samples in the window)")
+    if value < 0:
+        raise QueryError(f"negative count {value} for {promql}")
+    return value
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body[:120].decode("utf-8", "replace").strip() or "an empty body"
+    if isinstance(payload, dict) and payload.get("error"):
+        return f"{payload.get('errorType', 'error')}: {payload['error']}"
+    return f"status {payload.get('status') if isinstance(payload, dict) else payload!r}"
+
+
+def _root(exc: BaseException) -> str:
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
+    text = str(exc)
+    if "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text:
+        return f"DNS lookup failed ({_root(exc)})"
+    if "Connection refused" in text:
+        return "connection refused"
+    return _root(exc)
