@@ -134,6 +134,8 @@ class PrometheusClient:
         except requests.exceptions.Timeout:
             raise QueryError(f"{self.url} did not answer within {attempt:.1f}s") from None
         except requests.exceptions.ConnectionError as exc:
+            if "timed out" in str(exc):  # a read timeout that exhausted the retries
+                raise QueryError(f"{self.url} did not answer within {attempt:.1f}s") from None
             raise QueryError(f"cannot reach {self.url}: {_connection_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise QueryError(f"request to {self.url} failed: {_root(exc)}") from None

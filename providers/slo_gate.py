@@ -62,6 +62,7 @@ from stacks.settings.base import DnsLabel, Settings
 from stacks.settings.gates import PrometheusConnection, SloGateCriteria
 from stacks.settings.names import MetricLabels
 
+SLO_GATE_TYPE = "pulumi-python:dynamic/agent-platform:SloGate"
 CONNECTION_KEYS = frozenset({"prometheus_url", "query_timeout_seconds", "deadline_seconds", "retries"})
 OUTPUT_KEYS = ("verdict", "report", "checks", "passed_at", "evaluated_at")
 CONFIG_KEY = "agent-platform:gates"

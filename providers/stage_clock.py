@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
+STAGE_CLOCK_TYPE = "pulumi-python:dynamic/agent-platform:StageClock"
 Clock = Callable[[], datetime]
 KEYS = ("agent_id", "tenant_id", "stage", "canary_version")
 

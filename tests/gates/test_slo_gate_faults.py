@@ -1,0 +1,97 @@
+"""Every fault between the gate and its numbers is `error`, with a reason, within the deadline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from providers.prometheus import TOKEN_ENV, Credentials
+from providers.slo_gate import evaluate
+from tests.gates.conftest import PrometheusServer, free_port
+from tests.gates.fake_server import Behaviour, serve
+from tests.gates.scenarios import EVALUATED_AT, SCENARIOS, openmetrics
+from tests.gates.test_slo_gate_scenarios import spec_for
+
+SUCCESS = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"100"]}]}}'
+
+
+def evaluate_at(url: str, credentials: Credentials | None = None, **overrides: object):
+    return evaluate(spec_for(url, "healthy", **overrides), EVALUATED_AT, credentials or Credentials())
+
+
+def test_prometheus_stopped_is_an_error(tmp_path) -> None:
+    server = PrometheusServer(tmp_path, openmetrics(SCENARIOS[:1]))
+    server.start()
+    assert evaluate_at(server.url).verdict == "pass"
+    server.stop()
+    decision = evaluate_at(server.url)
+    assert decision.verdict == "error"
+    assert "connection refused" in decision.reason
+
+
+def test_a_slow_server_is_cut_off_at_the_deadline() -> None:
+    with serve(Behaviour(body=SUCCESS, delay_seconds=5)) as url:
+        started = time.monotonic()
+        decision = evaluate_at(url, query_timeout_seconds=0.5, deadline_seconds=2, retries=2)
+        elapsed = time.monotonic() - started
+    assert decision.verdict == "error"
+    assert "did not answer" in decision.reason or "deadline" in decision.reason
+    assert elapsed < 2 + 1.5
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "reason"),
+    [
+        pytest.param(Behaviour(status=500, body=b"boom"), "HTTP 500", id="HTTP 500 after bounded retries"),
+        pytest.param(Behaviour(body=b"<html>not json"), "malformed JSON", id="invalid JSON"),
+        pytest.param(Behaviour(), "no series", id="empty result"),
+        pytest.param(
+            Behaviour(
+                body=b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}'
+            ),
+            "nan",
+            id="NaN value",
+        ),
+        pytest.param(Behaviour(status=401, require_token="s3cr3t"), TOKEN_ENV, id="401 without credentials"),
+        pytest.param(
+            Behaviour(status=400, body=b'{"status":"error","errorType":"bad_data","error":"parse error"}'),
+            "bad_data: parse error",
+            id="HTTP 400 names Prometheus' error",
+        ),
+    ],
+)
+def test_a_faulty_answer_is_an_error(behaviour: Behaviour, reason: str) -> None:
+    with serve(behaviour) as url:
+        decision = evaluate_at(url, retries=1)
+    assert decision.verdict == "error"
+    assert reason in decision.report("gate")
+    assert len(behaviour.requests) <= 2 * 10 * 2  # at most (retries + 1) per query, ten queries
+
+
+def test_the_token_comes_from_the_environment_at_evaluation(monkeypatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "s3cr3t")
+    behaviour = Behaviour(body=SUCCESS, require_token="s3cr3t")
+    with serve(behaviour) as url:
+        decision = evaluate_at(url, credentials=Credentials.resolve())
+    assert decision.verdict != "error", decision.report("gate")
+    assert behaviour.requests[0]["Authorization"] == "Bearer s3cr3t"
+
+
+def test_dns_failure_is_an_error() -> None:
+    decision = evaluate_at("http://prometheus.does-not-exist.invalid:9090", retries=0)
+    assert decision.verdict == "error"
+    assert "DNS lookup failed" in decision.reason
+
+
+def test_tls_error_is_an_error() -> None:
+    with serve(Behaviour(body=SUCCESS)) as url:
+        decision = evaluate_at(url.replace("http://", "https://"), retries=0)
+    assert decision.verdict == "error"
+    assert "TLS error" in decision.reason
+
+
+def test_nothing_listening_is_an_error() -> None:
+    decision = evaluate_at(f"http://127.0.0.1:{free_port()}", retries=0)
+    assert decision.verdict == "error"
+    assert "cannot reach" in decision.reason
