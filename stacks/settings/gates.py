@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from stacks.settings.base import SecretField, Settings
 
@@ -29,6 +31,48 @@ class SloGateCriteria(Settings):
     false_pass_rate: float = Field(0.01, gt=0, lt=0.5)
     false_fail_rate: float = Field(0.05, gt=0, lt=0.5)
 
+    @model_validator(mode="after")
+    def _regression_beyond_tolerance(self) -> SloGateCriteria:
+        tolerance = max(self.error_ratio_vs_stable, self.slow_ratio_vs_stable)
+        if self.regression_factor <= tolerance:
+            raise ValueError(
+                f"regression_factor {self.regression_factor:g} must exceed the tolerated ratio {tolerance:g}: "
+                "the gate tells a tolerable canary from a regression"
+            )
+        if self.very_slow_threshold_seconds <= self.slow_threshold_seconds:
+            raise ValueError(
+                f"very_slow_threshold_seconds {self.very_slow_threshold_seconds:g} must exceed "
+                f"slow_threshold_seconds {self.slow_threshold_seconds:g}"
+            )
+        return self
+
+
+RequiredItem = Literal[
+    "trace_coverage",
+    "policy_prechecks",
+    "capability_owners",
+    "offline_eval_pass",
+    "slo_defined",
+    "rollback_plan",
+    "oncall_owner",
+]
+BlockingFlag = Literal["unknown_side_effect_path_missing", "direct_tool_access_present", "policy_decisions_not_traced"]
+
+
+class RolloutMode(Settings):
+    initial: Literal["canary", "blue_green"] = "canary"
+    max_tenant_exposure_pct: float = Field(5.0, gt=0, le=100)
+    require_shadow_period: bool = True
+
+
+class RolloutChecklist(Settings):
+    """The production rollout checklist; each item is backed by settings or the agent's checklist evidence."""
+
+    require: list[RequiredItem] = Field(default_factory=lambda: list(RequiredItem.__args__))
+    rollout_mode: RolloutMode = RolloutMode()
+    block_if: list[BlockingFlag] = Field(default_factory=lambda: list(BlockingFlag.__args__))
+    min_trace_coverage: float = Field(0.99, gt=0, le=1, description="Share of runs with a trace_id.")
+
 
 class GaGate(Settings):
     min_security_score: float = Field(0.90, ge=0, le=1)
@@ -38,7 +82,21 @@ class GaGate(Settings):
     min_required_approvals: int = Field(3, ge=1)
     min_overall_score: float = Field(0.90, ge=0, le=1)
     max_evidence_age: str = Field("7d", pattern=r"^\d+(h|d)$")
-    evidence_dir: str = "evidence"
+    source: str = Field(
+        "evidence/{agent_id}/{tenant_id}.json",
+        description="GA readiness document per tenant: a file path, an HTTPS URL, or plain HTTP to a "
+        "cluster-local or loopback host; `{agent_id}`, `{tenant_id}`, `{namespace}` are filled in.",
+    )
+    checklist_source: str = Field(
+        "evidence/{agent_id}/checklist.json", description="The agent's rollout-checklist evidence, beside the GA one."
+    )
+    checklist: RolloutChecklist = RolloutChecklist()
+    checklists: dict[str, RolloutChecklist] = Field(
+        default_factory=dict, description="Per-agent checklist overrides, by agent id."
+    )
+
+    def checklist_for(self, agent_id: str) -> RolloutChecklist:
+        return self.checklists.get(agent_id, self.checklist)
 
 
 class Gates(Settings):
