@@ -1,0 +1,98 @@
+"""The read-only gate CLI on the Prometheus scenarios: exit codes and output formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from providers.gates import main
+from providers.stage_clock import STAGE_CLOCK_TYPE, format_time
+from tests.conftest import ROOT
+from tests.gates.scenarios import CANARY, EVALUATED_AT, STABLE, stage_started_at
+
+AT = format_time(EVALUATED_AT)
+
+
+def stack_root(tmp_path: Path, prometheus_url: str, agent_ids: list[str]) -> Path:
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    config = document["config"]
+    config["agent-platform:agents"] = [
+        {
+            "id": agent_id,
+            "image": f"111111111111.dkr.ecr.us-east-1.amazonaws.com/agents/{agent_id}",
+            "version": STABLE,
+            "tenants": ["acme"],
+            "owner": "team-support",
+            "oncall_receiver": "support-oncall",
+            "rollout": {"canary": {"version": CANARY}, "stage": 2},
+        }
+        for agent_id in agent_ids
+    ]
+    config["agent-platform:gates"] = {"prometheus": {"url": prometheus_url, "retries": 1, "deadline_seconds": 20}}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+def state_file(tmp_path: Path, agent_ids: list[str]) -> Path:
+    resources = [
+        {
+            "type": STAGE_CLOCK_TYPE,
+            "outputs": {"agent_id": a, "tenant_id": "acme", "stage": 1, "applied_at": stage_started_at()},
+        }
+        for a in agent_ids
+    ]
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"deployment": {"resources": resources}}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("agent_ids", "status"),
+    [
+        (["healthy"], 0),
+        (["healthy", "error-regression"], 1),
+        (["healthy", "low-traffic"], 2),
+        (["error-regression", "no-canary"], 3),
+    ],
+    ids=["all pass", "a fail", "an inconclusive", "an error outranks a fail"],
+)
+def test_exit_status_is_the_worst_verdict(tmp_path, prometheus, capsys, agent_ids, status) -> None:
+    root = stack_root(tmp_path, prometheus.url, agent_ids)
+    state = state_file(tmp_path, agent_ids)
+    assert main(["prod", "--root", str(root), "--state", str(state), "--at", AT]) == status
+    out = capsys.readouterr().out
+    for agent_id in agent_ids:
+        assert f"SLO gate {agent_id}/acme 50%" in out
+
+
+def test_json_lists_every_gate_with_its_checks(tmp_path, prometheus, capsys) -> None:
+    root = stack_root(tmp_path, prometheus.url, ["error-regression"])
+    code = main(["prod", "--root", str(root), "--stage-started-at", stage_started_at(), "--at", AT, "--json"])
+    results = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(r["title"], r["verdict"]) for r in results] == [("SLO gate error-regression/acme 50%", "fail")]
+    error_ratio = next(c for c in results[0]["checks"] if c["name"] == "error_ratio")
+    assert error_ratio["verdict"] == "fail" and error_ratio["queries"]
+
+
+def test_markdown_is_a_pull_request_comment(tmp_path, prometheus, capsys) -> None:
+    root = stack_root(tmp_path, prometheus.url, ["low-traffic"])
+    main(["prod", "--root", str(root), "--stage-started-at", stage_started_at(), "--at", AT, "--markdown"])
+    out = capsys.readouterr().out
+    assert "| SLO gate low-traffic/acme 50% | **inconclusive** |" in out
+    assert "more canary requests" in out
+
+
+def test_an_unknown_stage_start_is_an_error(tmp_path, prometheus, capsys) -> None:
+    root = stack_root(tmp_path, prometheus.url, ["healthy"])
+    assert main(["prod", "--root", str(root), "--at", AT]) == 3
+    assert "stage start unknown" in capsys.readouterr().out
+
+
+def test_invalid_settings_are_an_error(tmp_path, capsys) -> None:
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  agent-platform:environment: moon\n")
+    assert main(["prod", "--root", str(tmp_path)]) == 3
+    assert "Pulumi.prod.yaml" in capsys.readouterr().err
