@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from stacks.settings.base import DNS1123_LABEL
 from stacks.settings.errors import Problem
+from stacks.settings.rules_data import RULES as DATA_RULES
 from stacks.settings.stack import StackSettings
 
 Rule = Callable[[StackSettings], Iterable[Problem]]
@@ -113,6 +114,7 @@ RULES: list[Rule] = [
     rollout_stage_in_range,
     probes_on_lifecycle_port,
     grace_period_covers_shutdown,
+    *DATA_RULES,
 ]
 
 

@@ -39,11 +39,13 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
             "postgres": {
                 "multi_az": True,
                 "deletion_protection": True,
+                "final_snapshot": True,
                 "backup_retention_days": 30,
                 "cross_region_backups": True,
                 "apply_immediately": False,
             },
             "redis": {"num_nodes": 2, "multi_az": True},
+            "protect": True,
         },
         "backups": {"aws_backup": {"retention_days": 30, "vault_lock": True, "copy_to_dr": True}},
     },
