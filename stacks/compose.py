@@ -142,8 +142,12 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
     build_cluster_extras(platform)
     build_tenancy(platform)
+    from stacks.data import build_data  # stacks.data builds on Platform
+
+    data = build_data(platform)
     return {
         "schema_version": SCHEMA_VERSION,
         "environment": settings.environment,
         "tenants": tenant_outputs(platform),
+        **data,
     }

@@ -5,10 +5,13 @@ A type that needs particular outputs registers a function here; everything else 
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
-Computed = Callable[[str, dict[str, Any]], dict[str, Any]]
+# (logical name, inputs[, region of the resource's provider]) -> outputs
+Computed = Callable[..., dict[str, Any]]
 ACCOUNT = "123456789012"
 _COMPUTED: dict[str, Computed] = {}
 
@@ -24,7 +27,8 @@ def computes(type_token: str) -> Callable[[Computed], Computed]:
 def computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """Outputs a real `up` would fill in; ARNs follow AWS's format so consumers parse them."""
     if type_token in _COMPUTED:
-        return _COMPUTED[type_token](name, inputs)
+        fn = _COMPUTED[type_token]
+        return fn(name, inputs, region) if "region" in inspect.signature(fn).parameters else fn(name, inputs)
     if type_token.startswith("aws:"):
         service = type_token.split(":")[1].split("/")[0]
         physical = inputs.get("name") or inputs.get("identifier") or name
@@ -36,3 +40,85 @@ def computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region:
 def _iam_role(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     role = inputs.get("name") or name
     return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "name": role}
+
+
+def _digest(*parts: str, length: int = 12) -> str:
+    """Stable pseudo-random identifiers, so the offline render looks like AWS and never changes between runs."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@computes("aws:rds/instance:Instance")
+def _rds_instance(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    identifier = inputs.get("identifier") or name
+    host = f"{identifier}.c{_digest(identifier, length=10)}.{region}.rds.amazonaws.com"
+    port = int(inputs.get("port") or 5432)
+    return {
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{identifier}",
+        "address": host,
+        "endpoint": f"{host}:{port}",
+        "port": port,
+        "resourceId": f"db-{_digest(identifier, length=26).upper()}",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_digest(identifier, 'secret', length=36)}",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ],
+    }
+
+
+@computes("aws:elasticache/replicationGroup:ReplicationGroup")
+def _redis_group(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    group = inputs.get("replicationGroupId") or name
+    suffix = f"{_digest(group, length=6)}.ng.0001.{region}.cache.amazonaws.com"
+    clustered = inputs.get("clusterMode") == "enabled"
+    return {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{group}",
+        "port": int(inputs.get("port") or 6379),
+        "primaryEndpointAddress": "" if clustered else f"master.{group}.{suffix}",
+        "readerEndpointAddress": "" if clustered else f"replica.{group}.{suffix}",
+        "configurationEndpointAddress": f"clustercfg.{group}.{suffix}" if clustered else "",
+    }
+
+
+@computes("aws:elasticache/user:User")
+def _redis_user(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    return {"arn": f"arn:aws:elasticache:{region}:{ACCOUNT}:user:{inputs.get('userId') or name}"}
+
+
+@computes("aws:kms/key:Key")
+def _kms_key(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    d = _digest(name, region, length=32)
+    key_id = f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+    return {"arn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}", "keyId": key_id}
+
+
+@computes("aws:s3/bucket:Bucket")
+def _bucket(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    bucket = inputs.get("bucket") or name
+    return {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket, "region": region}
+
+
+@computes("aws:backup/vault:Vault")
+def _backup_vault(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    vault = inputs.get("name") or name
+    return {"arn": f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{vault}", "name": vault}
+
+
+@computes("aws:backup/plan:Plan")
+def _backup_plan(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    d = _digest(name, region, length=32)
+    plan_id = f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+    return {"arn": f"arn:aws:backup:{region}:{ACCOUNT}:backup-plan:{plan_id}", "version": _digest(plan_id, length=32)}
+
+
+@computes("aws:secretsmanager/secret:Secret")
+def _secret(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    secret = inputs.get("name") or name
+    return {"arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret}-{_digest(secret, length=6)}"}
+
+
+@computes("aws:sns/topic:Topic")
+def _topic(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    return {"arn": f"arn:aws:sns:{region}:{ACCOUNT}:{inputs.get('name') or name}"}

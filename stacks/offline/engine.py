@@ -77,6 +77,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.region = region
         self.preview = preview
         self.references: dict[str, dict[str, Any]] = yaml.safe_load(STACK_REFERENCES.read_text()) or {}
+        self.provider_regions: dict[str, str] = {}
+        """Name of each explicit `aws` provider -> its region, so outputs of resources in other regions say so."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE_TYPE:
@@ -84,7 +86,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             if ref not in self.references:
                 raise KeyError(f"no offline stand-in outputs for stack reference {ref!r} in {STACK_REFERENCES.name}")
             return ref, {**args.inputs, "outputs": self.references[ref]}
-        computed = computed_outputs(args.typ, args.name, args.inputs, self.region)
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("region"):
+            self.provider_regions[args.name] = args.inputs["region"]
+        provider_name = (args.provider or "").rsplit("::", 1)[0].rsplit("::", 1)[-1]
+        region = self.provider_regions.get(provider_name, self.region)
+        computed = computed_outputs(args.typ, args.name, args.inputs, region)
         if self.preview:
             computed = dict.fromkeys(computed, rpc.UNKNOWN)
             return "", {**args.inputs, **computed}

@@ -49,6 +49,7 @@ class Redis(Settings):
     snapshot_retention_days: int = Field(7, ge=0, le=35)
     snapshot_window: str = Field("03:00-04:00", pattern=DAILY_WINDOW)
     maintenance_window: str = Field("sun:05:00-sun:06:00", pattern=WEEKLY_WINDOW)
+    apply_immediately: bool = True
 
 
 class RegionalNetwork(Settings):

@@ -44,7 +44,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
                 "cross_region_backups": True,
                 "apply_immediately": False,
             },
-            "redis": {"num_nodes": 2, "multi_az": True},
+            "redis": {"num_nodes": 2, "multi_az": True, "apply_immediately": False},
             "protect": True,
         },
         "backups": {"aws_backup": {"retention_days": 30, "vault_lock": True, "copy_to_dr": True}},

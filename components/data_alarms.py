@@ -1,0 +1,146 @@
+"""DataAlarms: CloudWatch alarms on one region's data services, sent to an SNS topic the on-call receiver subscribes to.
+
+CloudWatch alarms and their SNS actions must live in the region of the metric, so each data site has
+its own topic. Redis metrics are per node; the node ids are derived the way ElastiCache names them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field
+
+from components.aws_config import AwsConfig
+from stacks.settings.data import Alarms
+
+GIB = 1024**3
+PERIOD = 300
+LAG_METRICS = ("ReplicaLag", "ReplicationLag")
+
+
+class DataAlarmsConfig(AwsConfig):
+    topic_name: str
+    settings: Alarms
+    databases: list[str] = Field(default_factory=list, description="RDS instance identifiers.")
+    redis_nodes: list[str] = Field(default_factory=list, description="Member cluster ids.")
+
+
+class DataAlarms(pulumi.ComponentResource):
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, config: DataAlarmsConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:DataAlarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        a = config.settings
+        self.topic = aws.sns.Topic(f"{name}-topic", name=config.topic_name, tags=config.tags, opts=child)
+        if a.subscription_endpoint:
+            aws.sns.TopicSubscription(
+                f"{name}-oncall",
+                topic=self.topic.arn,
+                protocol="https",
+                endpoint=a.subscription_endpoint,
+                endpoint_auto_confirms=True,
+                opts=child,
+            )
+
+        def alarm(
+            role: str,
+            namespace: str,
+            metric: str,
+            dimensions: dict[str, str],
+            op: str,
+            threshold: float,
+            what: str,
+            statistic: str = "Average",
+        ) -> None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{role}",
+                name=f"{config.topic_name}-{role}",
+                alarm_description=what,
+                namespace=namespace,
+                metric_name=metric,
+                dimensions=dimensions,
+                statistic=statistic,
+                period=PERIOD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                comparison_operator=op,
+                threshold=threshold,
+                # Lag is reported only by replicas, and which node is a replica changes on failover.
+                treat_missing_data="notBreaching" if metric in LAG_METRICS else "missing",
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                tags=config.tags,
+                opts=child,
+            )
+
+        above, below = "GreaterThanThreshold", "LessThanThreshold"
+        for db in config.databases:
+            dims: dict[str, Any] = {"DBInstanceIdentifier": db}
+            rds = "AWS/RDS"
+            alarm(f"{db}-cpu", rds, "CPUUtilization", dims, above, a.cpu_percent, f"{db}: CPU above {a.cpu_percent}%")
+            alarm(
+                f"{db}-free-storage",
+                rds,
+                "FreeStorageSpace",
+                dims,
+                below,
+                a.free_storage_gb * GIB,
+                f"{db}: free storage below {a.free_storage_gb} GiB",
+            )
+            alarm(
+                f"{db}-connections",
+                rds,
+                "DatabaseConnections",
+                dims,
+                above,
+                a.connections,
+                f"{db}: more than {a.connections} connections",
+            )
+            alarm(
+                f"{db}-replica-lag",
+                rds,
+                "ReplicaLag",
+                dims,
+                above,
+                a.replica_lag_seconds,
+                f"{db}: replica lag above {a.replica_lag_seconds}s",
+                statistic="Maximum",
+            )
+        cache = "AWS/ElastiCache"
+        for node in config.redis_nodes:
+            dims = {"CacheClusterId": node}
+            alarm(
+                f"{node}-memory",
+                cache,
+                "DatabaseMemoryUsagePercentage",
+                dims,
+                above,
+                a.redis_memory_percent,
+                f"{node}: memory above {a.redis_memory_percent}%",
+            )
+            alarm(
+                f"{node}-evictions",
+                cache,
+                "Evictions",
+                dims,
+                above,
+                a.redis_evictions,
+                f"{node}: more than {a.redis_evictions} evictions in 5 minutes",
+                statistic="Sum",
+            )
+            if len(config.redis_nodes) > 1:
+                alarm(
+                    f"{node}-replication-lag",
+                    cache,
+                    "ReplicationLag",
+                    dims,
+                    above,
+                    a.redis_replication_lag_seconds,
+                    f"{node}: replication lag above {a.redis_replication_lag_seconds}s",
+                    statistic="Maximum",
+                )
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn})

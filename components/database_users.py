@@ -1,0 +1,216 @@
+"""DatabaseUsers: the Kubernetes Job that creates each tenant's database and IAM-authenticated user.
+
+The Job reads the AWS-managed master secret at run time (an init container with the AWS CLI, through an
+IRSA role that may read only those secrets), so the master password never passes through Pulumi. The
+SQL is idempotent; the Job's name carries a hash of it, so a new tenant or user runs a new Job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.aws_config import AwsConfig, irsa_trust, policy_json
+
+SERVICE_ACCOUNT = "db-bootstrap"
+RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+RUN_AS = 1000
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+FETCH = """set -eu
+aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$MASTER_SECRET_ARN" \\
+  --query SecretString --output text > /work/master.json
+curl -fsSL -o /work/rds-ca.pem "$RDS_CA_BUNDLE"
+"""
+# The RDS-generated password never contains '"', '/', '@' or spaces; JSON escapes a backslash as '\\\\'.
+APPLY = """set -eu
+export PGPASSWORD="$(sed -E 's/.*"password" *: *"([^"]*)".*/\\1/; s/\\\\\\\\/\\\\/g' /work/master.json)"
+export PGUSER="$(sed -E 's/.*"username" *: *"([^"]*)".*/\\1/' /work/master.json)"
+psql "host=$PGHOST port=$PGPORT dbname=postgres sslmode=verify-full sslrootcert=/work/rds-ca.pem" \\
+  -v ON_ERROR_STOP=1 -f /sql/users.sql
+"""
+
+
+class Grant(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    database: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class BootstrapTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    region: str
+    host: Any
+    port: int
+    master_secret_arn: Any
+    kms_key_arn: Any
+    grants: list[Grant] = Field(min_length=1)
+    depends_on: list[Any] = Field(default_factory=list, description="The database resource.")
+
+    def sql(self) -> str:
+        lines = []
+        for g in self.grants:
+            lines += [
+                f"SELECT 'CREATE ROLE {g.user} LOGIN' WHERE NOT EXISTS "
+                f"(SELECT 1 FROM pg_roles WHERE rolname = '{g.user}')\\gexec",
+                f"GRANT rds_iam TO {g.user};",
+                f"SELECT 'CREATE DATABASE {g.database} OWNER {g.user}' WHERE NOT EXISTS "
+                f"(SELECT 1 FROM pg_database WHERE datname = '{g.database}')\\gexec",
+                f"REVOKE ALL ON DATABASE {g.database} FROM PUBLIC;",
+                f"GRANT ALL ON DATABASE {g.database} TO {g.user};",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+class DatabaseUsersConfig(AwsConfig):
+    namespace: str
+    role_name: str
+    oidc_provider_arn: Any
+    oidc_issuer: Any
+    image: str
+    aws_cli_image: str
+    targets: list[BootstrapTarget] = Field(min_length=1)
+
+
+def _restricted_container(
+    name: str, image: str, script: str, env: list[dict[str, Any]], mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": image,
+        "command": ["/bin/sh", "-c", script],
+        "env": env,
+        "volumeMounts": mounts,
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+
+
+class DatabaseUsers(pulumi.ComponentResource):
+    role_arn: pulumi.Output[str]
+    job_names: list[str]
+
+    def __init__(self, name: str, config: DatabaseUsersConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:DatabaseUsers", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=config.role_name,
+            assume_role_policy=irsa_trust(
+                config.oidc_provider_arn, config.oidc_issuer, config.namespace, SERVICE_ACCOUNT
+            ),
+            tags=config.tags,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=policy_json(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["secretsmanager:GetSecretValue"],
+                        "Resource": [t.master_secret_arn for t in config.targets],
+                    },
+                    {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [t.kms_key_arn for t in config.targets]},
+                ]
+            ),
+            opts=child,
+        )
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={
+                "name": config.namespace,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "app.kubernetes.io/managed-by": "pulumi",
+                },
+            },
+            opts=child,
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={
+                "name": SERVICE_ACCOUNT,
+                "namespace": config.namespace,
+                "annotations": {IRSA_ANNOTATION: role.arn},
+            },
+            opts=in_ns,
+        )
+        self.job_names = []
+        for target in config.targets:
+            sql = target.sql()
+            digest = hashlib.sha256((sql + FETCH + APPLY + config.image + config.aws_cli_image).encode()).hexdigest()[
+                :8
+            ]
+            script = k8s.core.v1.ConfigMap(
+                f"{name}-{target.name}-sql",
+                metadata={"name": f"db-users-{target.name}-{digest}", "namespace": config.namespace},
+                data={"users.sql": sql},
+                immutable=True,
+                opts=in_ns,
+            )
+            job_name = f"db-users-{target.name}-{digest}"
+            env = [
+                {"name": "AWS_REGION", "value": target.region},
+                {"name": "MASTER_SECRET_ARN", "value": target.master_secret_arn},
+                {"name": "RDS_CA_BUNDLE", "value": RDS_CA_BUNDLE},
+                {"name": "PGHOST", "value": target.host},
+                {"name": "PGPORT", "value": str(target.port)},
+                {"name": "HOME", "value": "/tmp"},
+            ]
+            work = [{"name": "work", "mountPath": "/work"}, {"name": "tmp", "mountPath": "/tmp"}]
+            k8s.batch.v1.Job(
+                f"{name}-{target.name}-job",
+                metadata={"name": job_name, "namespace": config.namespace, "labels": {"app": "db-users"}},
+                spec={
+                    "backoffLimit": 6,
+                    "activeDeadlineSeconds": 1800,
+                    "template": {
+                        "metadata": {"labels": {"app": "db-users", "database": target.name}},
+                        "spec": {
+                            "serviceAccountName": SERVICE_ACCOUNT,
+                            "restartPolicy": "OnFailure",
+                            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                            "initContainers": [
+                                _restricted_container("fetch-master-secret", config.aws_cli_image, FETCH, env, work)
+                            ],
+                            "containers": [
+                                _restricted_container(
+                                    "create-users",
+                                    config.image,
+                                    APPLY,
+                                    env,
+                                    [*work, {"name": "sql", "mountPath": "/sql"}],
+                                )
+                            ],
+                            "volumes": [
+                                {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                                {"name": "sql", "configMap": {"name": script.metadata.apply(lambda m: m["name"])}},
+                            ],
+                        },
+                    },
+                },
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[account, script, policy, *target.depends_on],
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),
+                ),
+            )
+            self.job_names.append(job_name)
+        self.role_arn = role.arn
+        self.register_outputs({"role_arn": self.role_arn, "job_names": self.job_names})
