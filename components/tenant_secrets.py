@@ -60,6 +60,8 @@ class TenantDataConfig(AwsConfig):
     data_bucket_arn: Any
     agent_role_names: dict[str, Any] = Field(default_factory=dict)
     recovery_window_days: int = Field(7, ge=7, le=30)
+    replica_region: str | None = Field(None, description="Secrets Manager keeps a copy there for region loss.")
+    replica_kms_key_arn: Any = None
 
     @property
     def llm_keys(self) -> list[str]:
@@ -82,6 +84,9 @@ class TenantDataAccess(pulumi.ComponentResource):
                 description=f"{key} for tenant {config.tenant_id}; value put by operators, never by Pulumi",
                 kms_key_id=config.kms_key_arn,
                 recovery_window_in_days=config.recovery_window_days,
+                replicas=[{"region": config.replica_region, "kms_key_id": config.replica_kms_key_arn}]
+                if config.replica_region
+                else None,
                 tags=config.tags,
                 opts=child,
             ).arn

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # stacks.compose calls build_data
 
 PRIMARY, EU = "primary", "eu"
 SITE_SERVICES = ["rds", "elasticache", "backup", "s3", "secretsmanager", "ec2"]
-DR_SERVICES = ["rds", "backup", "s3"]
+DR_SERVICES = ["rds", "backup", "s3", "secretsmanager"]
 NOT_PROTECTED_RECOVERY_DAYS = 7
 PROTECTED_RECOVERY_DAYS = 30
 
@@ -384,6 +384,8 @@ def build_data(platform: Platform) -> dict[str, Any]:
                     if tenant_id == tenant.id
                 },
                 recovery_window_days=PROTECTED_RECOVERY_DAYS if protect else NOT_PROTECTED_RECOVERY_DAYS,
+                replica_region=site.dr_region,
+                replica_kms_key_arn=keys[site.key][1].key_arn,
             ),
             opts=pulumi.ResourceOptions(
                 providers=[site.provider, platform.k8s_provider], depends_on=[platform.tenants[tenant.id]]

@@ -260,6 +260,8 @@ def test_eu_tenants_data_and_backups_stay_in_the_eu(data_render: Render, stack: 
     assert any(x["type"] == RDS for x in placed) and any(x["type"] == REDIS for x in placed)
     for resource in placed:
         assert is_eu_region(r.region(resource)), resource["urn"]
+        for replica in resource["inputs"].get("replicas", []):
+            assert is_eu_region(replica["region"]), resource["urn"]
     eu_namespaces = {s.namespace(t) for t in eu}
     locations = {m["metadata"]["name"]: m for m in r.kinds("BackupStorageLocation")}
     for schedule in r.kinds("Schedule"):
