@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -14,6 +14,7 @@ from components.gitops_application import GitOpsApplication, GitOpsApplicationAr
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from stacks.cluster_connection import ClusterConnection, connect
+from stacks.data import build_data, data_subnet_cidrs
 from stacks.feature_flags import TenantFlags, resolve_flags
 from stacks.settings import StackSettings
 from stacks.tags import tags
@@ -89,7 +90,7 @@ def build_tenancy(platform: Platform) -> None:
                 tier=tier,
                 environment=s.environment,
                 flags=flags,
-                network=network,
+                network=replace(network, data_subnet_cidrs=data_subnet_cidrs(s, tenant)),
                 pod_security_version=s.cluster.kubernetes_version,
                 lifecycle_ports=sorted({a.lifecycle_port for a in agents}),
                 service_accounts=roles,
@@ -142,8 +143,6 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
     build_cluster_extras(platform)
     build_tenancy(platform)
-    from stacks.data import build_data  # stacks.data builds on Platform
-
     data = build_data(platform)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -24,6 +24,7 @@ from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfi
 from components.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.tenant_secrets import DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
 from components.velero import VeleroBackups, VeleroConfig, VeleroLocation
+from stacks.settings import StackSettings
 from stacks.settings.base import is_eu_region
 from stacks.settings.data import Postgres
 from stacks.settings.tenancy import Tenant
@@ -73,9 +74,8 @@ class Providers:
 def plan_sites(platform: Platform, providers: Providers) -> list[Site]:
     s = platform.settings
     base = f"agent-platform-{s.environment}"
-    primary_in_eu = is_eu_region(s.primary_region)
-    eu_tenants = [t for t in s.tenants if t.data_residency == "eu"]
-    primary_tenants = s.tenants if primary_in_eu else [t for t in s.tenants if t.data_residency != "eu"]
+    eu_tenants = [t for t in s.tenants if in_eu_site(s, t)]
+    primary_tenants = [t for t in s.tenants if not in_eu_site(s, t)]
     sites = [
         Site(
             key=PRIMARY,
@@ -91,7 +91,7 @@ def plan_sites(platform: Platform, providers: Providers) -> list[Site]:
             prefix=base,
         )
     ]
-    if eu_tenants and not primary_in_eu:
+    if eu_tenants:
         network = s.data.eu_network
         assert network is not None, "rules_data.eu_data_stays_in_eu requires data.eu_network"
         sites.append(
@@ -110,6 +110,18 @@ def plan_sites(platform: Platform, providers: Providers) -> list[Site]:
             )
         )
     return sites
+
+
+def in_eu_site(settings: StackSettings, tenant: Tenant) -> bool:
+    """Whether the tenant's data lives in the separate EU site rather than the primary region."""
+    return tenant.data_residency == "eu" and not is_eu_region(settings.primary_region)
+
+
+def data_subnet_cidrs(settings: StackSettings, tenant: Tenant) -> list[str]:
+    """Where the tenant's pods may open 5432/6379: its own site's data subnets, never another site's."""
+    if in_eu_site(settings, tenant) and settings.data.eu_network is not None:
+        return settings.data.eu_network.subnet_cidrs
+    return settings.cluster.data_subnet_cidrs
 
 
 def account_of(platform: Platform) -> pulumi.Output[str]:

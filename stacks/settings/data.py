@@ -57,6 +57,7 @@ class RegionalNetwork(Settings):
 
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-z]+$")
     subnet_ids: list[str] = Field(min_length=2, description="Private data subnets in at least two AZs.")
+    subnet_cidrs: list[str] = Field(min_length=1, description="CIDRs of those subnets; EU tenants' egress allows them.")
     client_cidrs: list[str] = Field(
         default_factory=list,
         description="CIDRs admitted to 5432/6379; default: the cluster's VPC CIDR (security groups cannot "

@@ -342,3 +342,20 @@ def test_outputs_list_endpoints_arns_and_bucket_names(data_render: Render, stack
     assert primary["backup"]["vault_name"] and primary["backup"]["plan_id"]
     assert data["velero"]["bucket_names"]
     assert set(data["tenants"]) == {t.id for t in r.settings.tenants}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenant_egress_reaches_only_its_own_data_site(data_render: Render, stack: str) -> None:
+    r = data_render(stack)
+    s = r.settings
+    policies = {
+        m["metadata"]["namespace"]: m for m in r.kinds("NetworkPolicy") if m["metadata"]["name"] == "allow-data-egress"
+    }
+    for tenant in s.tenants:
+        (rule,) = policies[tenant.namespace(s.environment)]["spec"]["egress"]
+        cidrs = [peer["ipBlock"]["cidr"] for peer in rule["to"]]
+        separate_eu_site = tenant.data_residency == "eu" and not is_eu_region(s.primary_region)
+        expected = (
+            s.data.eu_network.subnet_cidrs if separate_eu_site and s.data.eu_network else s.cluster.data_subnet_cidrs
+        )
+        assert cidrs == expected, tenant.id
