@@ -52,16 +52,7 @@ class AwsBackupPlan(pulumi.ComponentResource):
         self.vault = aws.backup.Vault(
             f"{name}-vault", name=config.plan_name, kms_key_arn=config.kms_key_arn, tags=config.tags, opts=kept
         )
-        if b.vault_lock:
-            aws.backup.VaultLockConfiguration(
-                f"{name}-vault-lock",
-                backup_vault_name=self.vault.name,
-                # Setting changeable_for_days makes it a compliance-mode lock after that grace period.
-                changeable_for_days=b.vault_lock_grace_days,
-                min_retention_days=b.retention_days,
-                max_retention_days=max(b.retention_days, MAX_LOCKED_RETENTION_DAYS),
-                opts=kept,
-            )
+        self._lock(f"{name}-vault-lock", self.vault, b, kept)
         self.dr_vault_arn = None
         copy_actions: list[dict[str, Any]] = []
         if b.copy_to_dr:
@@ -73,6 +64,12 @@ class AwsBackupPlan(pulumi.ComponentResource):
                 kms_key_arn=config.dr_kms_key_arn,
                 tags=config.tags,
                 opts=pulumi.ResourceOptions(parent=self, provider=config.dr_provider, protect=config.protect),
+            )
+            self._lock(
+                f"{name}-dr-vault-lock",
+                dr_vault,
+                b,
+                pulumi.ResourceOptions(parent=self, provider=config.dr_provider, protect=config.protect),
             )
             self.dr_vault_arn = dr_vault.arn
             copy_actions = [{"destination_vault_arn": dr_vault.arn, "lifecycle": {"delete_after": b.retention_days}}]
@@ -125,4 +122,18 @@ class AwsBackupPlan(pulumi.ComponentResource):
                 "dr_vault_arn": self.dr_vault_arn,
                 "plan_id": self.plan_id,
             }
+        )
+
+    @staticmethod
+    def _lock(name: str, vault: aws.backup.Vault, b: AwsBackup, opts: pulumi.ResourceOptions) -> None:
+        if not b.vault_lock:
+            return
+        aws.backup.VaultLockConfiguration(
+            name,
+            backup_vault_name=vault.name,
+            # Setting changeable_for_days makes it a compliance-mode lock once that grace period ends.
+            changeable_for_days=b.vault_lock_grace_days,
+            min_retention_days=b.retention_days,
+            max_retention_days=max(b.retention_days, MAX_LOCKED_RETENTION_DAYS),
+            opts=opts,
         )
