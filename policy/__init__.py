@@ -1,0 +1,1 @@
+"""The agent-platform guardrails: one validate function per rule, run by CrossGuard and offline alike."""

@@ -1,0 +1,184 @@
+"""Rollout rules for `prod`: a canary's blast radius, and that every agent serving there can be watched,
+paged for and rolled back.
+
+What runs comes from the rendered workloads (pod labels `agent-id`, `tenant-id`, `track`); what the team
+declared (owner, on-call receiver, rollout stage, failure policy) from the stack's settings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+
+from policy import stack_settings
+from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
+from stacks.settings import StackSettings
+
+PROMETHEUS_RULE = "PrometheusRule"
+AGENT_LABEL = "agent-id"
+TENANT_LABEL = "tenant-id"
+TRACK_LABEL = "track"
+
+
+@dataclass(frozen=True)
+class AgentWorkload:
+    agent_id: str
+    tenant_id: str
+    canary: bool
+    urn: str
+
+
+def _tenant(resource: PolicyResource, settings: StackSettings | None) -> str:
+    labels = pod_labels(resource.resource_type, resource.props)
+    namespace = str(get(metadata(resource.props), "namespace", default=""))
+    if get(labels, TENANT_LABEL):
+        return str(get(labels, TENANT_LABEL))
+    if settings is not None:
+        for tenant in settings.tenants:
+            if tenant.namespace(settings.environment) == namespace:
+                return tenant.id
+    return namespace
+
+
+def agent_workloads(resources: Iterable[PolicyResource], settings: StackSettings | None) -> list[AgentWorkload]:
+    """Workloads that run an agent; a track scaled to zero replicas runs nothing."""
+    found = []
+    for resource in resources:
+        if not is_workload(resource.resource_type):
+            continue
+        labels = pod_labels(resource.resource_type, resource.props)
+        agent = get(labels, AGENT_LABEL)
+        if not agent or get(resource.props, "spec", "replicas") == 0:
+            continue
+        canary = get(labels, TRACK_LABEL) == "canary"
+        found.append(AgentWorkload(str(agent), _tenant(resource, settings), canary, resource.urn))
+    return found
+
+
+def _context(args: StackValidationArgs, report_violation: ReportViolation) -> tuple[StackSettings, str] | None:
+    """The stack's settings when the stack is prod; None (after reporting why) when they cannot be read."""
+    if not args.resources:
+        return None
+    stack = stack_of(args.resources[0].urn)
+    try:
+        settings = stack_settings.load(stack)
+    except stack_settings.SettingsUnavailableError as error:
+        if stack == "prod":
+            report_violation(
+                f"cannot read the settings of stack {stack}: {error}. Fix the stack file; rollout "
+                "rules cannot be checked without it."
+            )
+        return None
+    return (settings, stack) if settings.environment == "prod" else None
+
+
+def exposure_limit(tenant_count: int, max_pct: float) -> int:
+    """How many of an agent's tenants may run its canary before the gated stages complete: max_pct of them,
+    rounded down, but at least one (a canary must be able to start somewhere)."""
+    return max(1, math.floor(tenant_count * max_pct / 100 + 1e-9))
+
+
+def canary_tenant_exposure(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    context = _context(args, report_violation)
+    if context is None:
+        return
+    settings, _ = context
+    agents = {agent.id: agent for agent in settings.agents}
+    workloads = agent_workloads(args.resources, settings)
+    last_stage = len(settings.canary.weights) - 1
+    for agent_id in sorted({w.agent_id for w in workloads if w.canary}):
+        canary_tenants = sorted({w.tenant_id for w in workloads if w.agent_id == agent_id and w.canary})
+        agent = agents.get(agent_id)
+        tenants = set(agent.tenants) if agent else {w.tenant_id for w in workloads if w.agent_id == agent_id}
+        limit = exposure_limit(len(tenants), settings.canary.max_tenant_exposure_pct)
+        complete = agent is not None and agent.rollout.stage >= last_stage and not agent.rollout.rollback
+        if len(canary_tenants) > limit and not complete:
+            stage = agent.rollout.stage if agent else "?"
+            report_violation(
+                f"agent '{agent_id}' runs its canary in {len(canary_tenants)} of {len(tenants)} tenants "
+                f"({', '.join(canary_tenants)}); at most {limit} "
+                f"({settings.canary.max_tenant_exposure_pct:g}%, at least one) until its gated stages complete "
+                f"(rollout.stage {stage} of {last_stage}). Keep the canary in its first cohort until the SLO gates "
+                "have passed every stage there, then widen it.",
+                next(w.urn for w in workloads if w.agent_id == agent_id and w.canary),
+            )
+
+
+def _mentions(rule_object: PolicyResource, agent_id: str, metric_label: str) -> bool:
+    if get(metadata(rule_object.props), "labels", AGENT_LABEL) == agent_id:
+        return True
+    pattern = re.compile(rf'{re.escape(metric_label)}\s*=~?\s*"([^"]*\|)?{re.escape(agent_id)}(\|[^"]*)?"')
+    for group in items(get(rule_object.props, "spec", "groups")):
+        for rule in items(get(group, "rules")):
+            if get(rule, "labels", metric_label) == agent_id or pattern.search(str(get(rule, "expr", default=""))):
+                return True
+    return False
+
+
+def _has_alert(rule_object: PolicyResource) -> bool:
+    groups = items(get(rule_object.props, "spec", "groups"))
+    return any(get(rule, "alert") for group in groups for rule in items(get(group, "rules")))
+
+
+def agent_slo(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    context = _context(args, report_violation)
+    if context is None:
+        return
+    settings, _ = context
+    label = settings.names.metric_labels.agent_id
+    rules = [r for r in args.resources if kubernetes_kind(r.resource_type) == PROMETHEUS_RULE]
+    workloads = agent_workloads(args.resources, settings)
+    for agent_id in sorted({w.agent_id for w in workloads}):
+        mine = [r for r in rules if _mentions(r, agent_id, label)]
+        if not any(_has_alert(r) for r in mine):
+            report_violation(
+                f"agent '{agent_id}' runs in prod without an SLO: no PrometheusRule with alerting rules for it "
+                f'(label {AGENT_LABEL}={agent_id} or rules on {label}="{agent_id}"). Keep the agent in the '
+                "settings' `agents` list so the observability component renders its SLO and burn-rate alerts.",
+                next(w.urn for w in workloads if w.agent_id == agent_id),
+            )
+
+
+def agent_rollback_policy(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    context = _context(args, report_violation)
+    if context is None:
+        return
+    settings, stack = context
+    agents = {agent.id: agent for agent in settings.agents}
+    workloads = agent_workloads(args.resources, settings)
+    for agent_id in sorted({w.agent_id for w in workloads}):
+        agent = agents.get(agent_id)
+        policy = (agent.rollout.policy or settings.canary.policy) if agent else None
+        if policy != "rollback":
+            why = "is not in the stack's agents" if agent is None else f"fails a gate with policy {policy!r}"
+            report_violation(
+                f"agent '{agent_id}' {why}: in prod a failed gate must roll the canary back. Set "
+                f"agents[].rollout.policy (or canary.policy) to 'rollback' in Pulumi.{stack}.yaml.",
+                next(w.urn for w in workloads if w.agent_id == agent_id),
+            )
+
+
+def agent_oncall_owner(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    context = _context(args, report_violation)
+    if context is None:
+        return
+    settings, stack = context
+    agents = {agent.id: agent for agent in settings.agents}
+    workloads = agent_workloads(args.resources, settings)
+    for agent_id in sorted({w.agent_id for w in workloads}):
+        agent = agents.get(agent_id)
+        missing = (
+            ["owner", "oncall_receiver"]
+            if agent is None
+            else [field for field in ("owner", "oncall_receiver") if not getattr(agent, field).strip()]
+        )
+        if missing:
+            report_violation(
+                f"agent '{agent_id}' runs in prod without {' and '.join(missing)}. Declare the owning team and "
+                f"the Alertmanager receiver that pages it under agents[] in Pulumi.{stack}.yaml.",
+                next(w.urn for w in workloads if w.agent_id == agent_id),
+            )
