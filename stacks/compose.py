@@ -16,6 +16,7 @@ from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from stacks.cluster_connection import ClusterConnection, connect
 from stacks.data import build_data, data_subnet_cidrs
 from stacks.feature_flags import TenantFlags, resolve_flags
+from stacks.observability import build_observability
 from stacks.settings import StackSettings
 from stacks.tags import tags
 
@@ -144,9 +145,11 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     build_cluster_extras(platform)
     build_tenancy(platform)
     data = build_data(platform)
+    observability = build_observability(platform)
     return {
         "schema_version": SCHEMA_VERSION,
         "environment": settings.environment,
         "tenants": tenant_outputs(platform),
         **data,
+        **observability,
     }

@@ -1,0 +1,129 @@
+"""ObservabilityBundle: how one agent is watched. Per tenant namespace it runs in, a ServiceMonitor for
+the agent's per-track Services and a PrometheusRule with its SLO rules and alerts; once per agent, a
+Grafana dashboard ConfigMap the Grafana sidecar picks up.
+
+Rule groups and dashboard JSON are computed by pure functions (`stacks/slo_rules.py`,
+`stacks/ops_rules.py`, `stacks/dashboards.py`); this component only places them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+METRICS_PORT_NAME = "metrics"
+METRICS_PATH = "/metrics"
+DASHBOARD_LABEL = "grafana_dashboard"
+FOLDER_ANNOTATION = "grafana_folder"
+# Pod label -> target label. `track` is added so canary and stable series can be told apart.
+RELABELED_POD_LABELS = {"agent_id": "agent_id", "version": "version", "tenant_id": "tenant_id", "track": "track"}
+
+
+@dataclass(frozen=True)
+class TenantRules:
+    tenant_id: str
+    namespace: str
+    groups: list[dict[str, Any]]
+    depends_on: list[pulumi.Resource]
+    """The tenant's namespace objects: the monitors and rules go in after them."""
+
+
+@dataclass(frozen=True)
+class ObservabilityBundleArgs:
+    agent_id: str
+    tenants: list[TenantRules]
+    service_monitor_labels: dict[str, str]
+    rule_labels: dict[str, str]
+    scrape_interval: str
+    dashboard: dict[str, Any]
+    dashboard_namespace: str
+    dashboard_folder: str
+
+
+def service_monitor_spec(agent_id: str, namespace: str, interval: str) -> dict[str, Any]:
+    relabelings = [
+        {"sourceLabels": [f"__meta_kubernetes_pod_label_{source}"], "targetLabel": target, "action": "replace"}
+        for source, target in RELABELED_POD_LABELS.items()
+    ]
+    relabelings.append(
+        {"sourceLabels": ["__meta_kubernetes_namespace"], "targetLabel": "namespace", "action": "replace"}
+    )
+    return {
+        # Only the per-track Services carry `track`: the client-facing Service would scrape every pod twice.
+        "selector": {
+            "matchLabels": {"agent-id": agent_id},
+            "matchExpressions": [{"key": "track", "operator": "Exists"}],
+        },
+        "namespaceSelector": {"matchNames": [namespace]},
+        "endpoints": [
+            {
+                "port": METRICS_PORT_NAME,
+                "path": METRICS_PATH,
+                "interval": interval,
+                "scheme": "http",
+                "relabelings": relabelings,
+            }
+        ],
+    }
+
+
+class ObservabilityBundle(pulumi.ComponentResource):
+    service_monitors: dict[str, pulumi.Output[str]]
+    """tenant id -> ServiceMonitor name."""
+    rules: dict[str, pulumi.Output[str]]
+    """tenant id -> PrometheusRule name."""
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ObservabilityBundleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:ObservabilityBundle", name, None, opts)
+        self.service_monitors = {}
+        self.rules = {}
+        for tenant in args.tenants:
+            child = pulumi.ResourceOptions(parent=self, depends_on=tenant.depends_on)
+            labels = {"app": args.agent_id, "agent-id": args.agent_id, "tenant-id": tenant.tenant_id}
+            monitor = k8s.apiextensions.CustomResource(
+                f"{name}-{tenant.tenant_id}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata={
+                    "name": args.agent_id,
+                    "namespace": tenant.namespace,
+                    "labels": {**labels, **args.service_monitor_labels},
+                },
+                spec=service_monitor_spec(args.agent_id, tenant.namespace, args.scrape_interval),
+                opts=child,
+            )
+            rule = k8s.apiextensions.CustomResource(
+                f"{name}-{tenant.tenant_id}-rules",
+                api_version="monitoring.coreos.com/v1",
+                kind="PrometheusRule",
+                metadata={
+                    "name": f"{args.agent_id}-slo",
+                    "namespace": tenant.namespace,
+                    "labels": {**labels, **args.rule_labels},
+                },
+                spec={"groups": tenant.groups},
+                opts=child,
+            )
+            self.service_monitors[tenant.tenant_id] = monitor.metadata.apply(lambda m: m["name"])
+            self.rules[tenant.tenant_id] = rule.metadata.apply(lambda m: m["name"])
+        uid = args.dashboard["uid"]
+        self.dashboard = k8s.core.v1.ConfigMap(
+            f"{name}-dashboard",
+            metadata={
+                "name": f"agent-dashboard-{args.agent_id}",
+                "namespace": args.dashboard_namespace,
+                "labels": {DASHBOARD_LABEL: "1", "app": args.agent_id, "agent-id": args.agent_id},
+                "annotations": {FOLDER_ANNOTATION: args.dashboard_folder},
+            },
+            data={f"{uid}.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.dashboard_name = self.dashboard.metadata.apply(lambda m: m.name)
+        self.register_outputs(
+            {"service_monitors": self.service_monitors, "rules": self.rules, "dashboard_name": self.dashboard_name}
+        )
