@@ -87,7 +87,7 @@ def request_alerts(w: Workload, slo: Slo, t: OperationalAlerts) -> list[Rule]:
             "AgentHighErrorRate",
             f"{c.windowed(c.SLI_ERROR_RATIO, '5m')}{errors_sel} > {number(slo.error_rate_objective)}\n"
             f"and {c.windowed(c.SLI_BAD_EVENTS, '5m')}{errors_sel} >= {guard}",
-            "P2",
+            "P1",
             f"{w.agent_id} in {w.tenant_id} fails more requests than its objective",
             "{{ $value | humanizePercentage }} of requests failed over 5m "
             f"(objective: under {number(slo.error_rate_objective * 100)}%).",
@@ -245,6 +245,7 @@ def canary_alerts(w: Workload, slo: Slo, t: OperationalAlerts, ctx: OpsContext) 
 def agent_alerts(w: Workload, slo: Slo, t: OperationalAlerts, ctx: OpsContext) -> list[Rule]:
     guard = slo.min_failed_requests_to_page
     tokens = f"sum(increase({LLM_TOKENS.name}{w.selector()}[1d]))"
+    last_week = f"sum(increase({LLM_TOKENS.name}{w.selector()}[1d] offset 1w))"
     synthetic = f'{{agent_id="{w.agent_id}",tenant_id="{w.tenant_id}"}}'
     tool_fail = f"sum by (tool) (rate({TOOL_FAILURES.name}{w.selector()}[{TOOL_WINDOW}]))"
     tool_calls = f"sum by (tool) (rate({TOOL_CALLS.name}{w.selector()}[{TOOL_WINDOW}]))"
@@ -262,7 +263,7 @@ def agent_alerts(w: Workload, slo: Slo, t: OperationalAlerts, ctx: OpsContext) -
         alert(
             w,
             "AgentTokenUsageAnomaly",
-            f"{tokens}\n> {number(t.daily_token_growth)} * sum(increase({LLM_TOKENS.name}{w.selector()}[1d] offset 1w))",
+            f"{tokens}\n> {number(t.daily_token_growth)} * {last_week}",
             "P2",
             f"{w.agent_id} in {w.tenant_id} uses far more LLM tokens than a week ago",
             f"{{{{ $value | humanize }}}} tokens in the last 24h, over {number(t.daily_token_growth)}x the same "

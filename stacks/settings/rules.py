@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from stacks.settings.base import DNS1123_LABEL
 from stacks.settings.errors import Problem
 from stacks.settings.rules_data import RULES as DATA_RULES
+from stacks.settings.rules_observability import RULES as OBSERVABILITY_RULES
 from stacks.settings.stack import StackSettings
 
 Rule = Callable[[StackSettings], Iterable[Problem]]
@@ -115,6 +116,7 @@ RULES: list[Rule] = [
     probes_on_lifecycle_port,
     grace_period_covers_shutdown,
     *DATA_RULES,
+    *OBSERVABILITY_RULES,
 ]
 
 
