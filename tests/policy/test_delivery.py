@@ -1,0 +1,193 @@
+"""The delivery workflows and the scripts they call: actionlint clean, pinned and least-privilege; the
+rollback edit changes only the one flag; the change detectors and image lister read what they should."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION_FILES = [*WORKFLOWS, ROOT / ".github" / "actions" / "setup" / "action.yml"]
+SCRIPTS = ROOT / ".github" / "scripts"
+
+
+def script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve annotations through the module registry
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_actionlint_passes() -> None:
+    binary = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
+    result = subprocess.run([binary, "-color=false"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def uses_lines() -> list[tuple[str, str]]:
+    return [
+        (path.name, line.strip())
+        for path in ACTION_FILES
+        for line in path.read_text().splitlines()
+        if re.match(r"^\s*(- )?uses:", line)
+    ]
+
+
+@pytest.mark.parametrize(("file", "line"), uses_lines(), ids=lambda v: str(v)[:60])
+def test_third_party_actions_are_pinned_to_a_commit(file: str, line: str) -> None:
+    ref = line.split("uses:", 1)[1].strip()
+    if ref.startswith("./"):
+        return
+    assert re.match(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", ref), f"{file}: {ref}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_defaults_to_read_only_and_never_uses_long_lived_aws_keys(path: Path) -> None:
+    text = path.read_text()
+    workflow = yaml.safe_load(text)
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            if "configure-aws-credentials" in step.get("uses", ""):
+                assert "role-to-assume" in step["with"]
+                assert job["permissions"].get("id-token") == "write"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_event_data_is_interpolated_into_scripts(path: Path) -> None:
+    for job in yaml.safe_load(path.read_text())["jobs"].values():
+        for step in job.get("steps", []):
+            assert "${{" not in step.get("run", ""), f"{path.name}: pass values through env, not into run:"
+
+
+def test_every_up_of_a_stack_shares_one_concurrency_group() -> None:
+    groups = {}
+    for path in WORKFLOWS:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                if "pulumi/actions" in step.get("uses", "") and step["with"]["command"] == "up":
+                    groups[f"{path.name}:{name}"] = (
+                        job["concurrency"]["group"],
+                        job["concurrency"]["cancel-in-progress"],
+                    )
+    assert groups["deploy.yml:up-staging"] == ("pulumi-staging", False)
+    assert groups["deploy.yml:up-prod"] == ("pulumi-prod", False)
+    assert groups["rollback.yml:rollback"] == ("pulumi-${{ needs.validate.outputs.stack }}", False)
+
+
+def test_prod_waits_for_staging_smoke_checks_and_its_reviewers() -> None:
+    jobs = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]
+    assert jobs["smoke-staging"]["needs"] == "up-staging"
+    assert jobs["up-prod"]["needs"] == "smoke-staging"
+    assert jobs["up-prod"]["environment"] == "prod"
+
+
+@pytest.fixture
+def stack_copy(tmp_path: Path) -> Callable[[str], Path]:
+    def copy(stack: str) -> Path:
+        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+        return tmp_path / f"Pulumi.{stack}.yaml"
+
+    return copy
+
+
+def agent_ids(stack: str) -> list[tuple[str, str]]:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return [(stack, agent["id"]) for agent in config["agent-platform:agents"]]
+
+
+@pytest.mark.parametrize(("stack", "agent"), [c for s in ("dev", "staging", "prod") for c in agent_ids(s)])
+def test_rollback_edit_sets_only_that_agents_flag(stack_copy: Callable[[str], Path], stack: str, agent: str) -> None:
+    rollback = script("rollback")
+    path = stack_copy(stack)
+    before = path.read_text()
+    assert rollback.rollback(path, agent) is True
+    after = path.read_text()
+    assert yaml.safe_load(after) == rollback.expected(yaml.safe_load(before), agent)
+    removed = [line for line in before.splitlines() if line not in after.splitlines()]
+    assert removed == []  # comments, quoting and order survive: lines are only added or one value changed
+    assert rollback.rollback(path, agent) is False
+
+
+def test_rollback_flips_an_existing_false_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(
+        "config:\n  agent-platform:agents:\n    - id: a\n      rollout:\n        stage: 2\n"
+        "        rollback: false  # set by the workflow\n    - id: b\n      version: '1'\n"
+    )
+    assert script("rollback").rollback(path, "a") is True
+    assert "        rollback: true  # set by the workflow\n" in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--stack", "prod", "--agent", "no-such-agent"], 2),
+        (["--stack", "prod", "--agent", "Bad;rm"], 2),
+        (["--stack", "nope", "--agent", "support-bot"], 2),
+    ],
+    ids=["unknown agent", "agent not a DNS label", "unknown stack"],
+)
+def test_rollback_rejects_bad_input(tmp_path: Path, args: list[str], status: int) -> None:
+    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
+    assert script("rollback").main([*args, "--root", str(tmp_path)]) == status
+    assert (tmp_path / "Pulumi.prod.yaml").read_text() == (ROOT / "Pulumi.prod.yaml").read_text()
+
+
+def test_canary_changes_sees_stage_and_rollback_but_not_other_fields() -> None:
+    changes = script("canary_changes")
+    base = (ROOT / "Pulumi.prod.yaml").read_text()
+    document = yaml.safe_load(base)
+    agents = document["config"]["agent-platform:agents"]
+    agents[0]["rollout"] = {"stage": 1}
+    agents[1]["rollout"] = {"rollback": True}
+    agents[2]["version"] = "9.9.9"
+    head = yaml.safe_dump(document)
+    assert changes.canary_changed(base, head) == sorted([agents[0]["id"], agents[1]["id"]])
+    assert changes.settings_changed(base, head) == sorted(a["id"] for a in agents)
+    assert changes.canary_changed(base, base) == []
+
+
+def test_list_images_reads_every_workload_container(rendered: Callable[[str], Path]) -> None:
+    records = json.loads((rendered("prod") / "resources.json").read_text())
+    expected = {
+        c["image"]
+        for r in records
+        if r["type"] in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:StatefulSet")
+        for c in r["inputs"]["spec"]["template"]["spec"]["containers"]
+    }
+    assert expected and script("list_images").images(rendered("prod")) >= expected
+
+
+def test_smoke_checks_health_everywhere_and_a_session_for_changed_agents() -> None:
+    smoke = script("smoke")
+    calls: list[list[str]] = []
+
+    def fake(args: list[str], body: str | None) -> tuple[int, str]:
+        calls.append(args)
+        if args[:2] == ["get", "pods"]:
+            return 0, "pod-a"
+        failing = "support-bot:http/proxy" in args[-1]
+        return (1, "503") if failing else (0, "ok")
+
+    checks = smoke.smoke("staging", ["support-bot"], run=fake)
+    sessions = [c for c in checks if c.name.endswith("synthetic session")]
+    assert [c.name.split()[0].split("/")[1] for c in sessions] == ["support-bot"]
+    assert not sessions[0].ok
+    health = [c for c in checks if "/health/" in c.name]
+    assert health and all(c.ok for c in health)
