@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -524,3 +526,17 @@ def test_malformed_exceptions_file_is_an_error(document: dict[str, Any]) -> None
 
 def test_the_repository_exceptions_file_parses() -> None:
     assert all(e.reason and e.owner for e in exceptions.load())
+
+
+def test_crossguard_entry_point_serves_the_pack_from_its_folder() -> None:
+    """Pulumi runs `policy/__main__.py` from the pack's folder; it must import the rules and start serving."""
+    process = subprocess.Popen(
+        [sys.executable, "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read() if process.poll() is not None else port
+    finally:
+        process.kill()
+        process.wait()
