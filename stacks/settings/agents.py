@@ -76,9 +76,34 @@ class Rollout(Settings):
 
     strategy: Strategy = "canary"
     canary: Track | None = None
-    stage: int = Field(0, ge=0, description="Index into the canary policy's weights.")
+    stage: int = Field(
+        0,
+        ge=0,
+        description="Canary: index into the canary policy's weights. Blue-green: 0 green switched in, 1 judged.",
+    )
+    exposure: Literal["cohort", "all"] = Field(
+        "cohort",
+        description="Tenants running the canary track: the canary cohort first (capped in prod), then all.",
+    )
     rollback: bool = Field(False, description="Force the canary weight to 0 (set by the rollback workflow).")
     policy: Literal["rollback", "block"] | None = Field(None, description="Default: the stack's canary policy.")
+
+
+class SyntheticRequest(Settings):
+    """A fixed request the synthetic session and the blue-green smoke check send to the agent's API."""
+
+    path: str = Field("/api/v1/sessions", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    body: str = '{"input": "synthetic session: reply with OK", "synthetic": true}'
+    timeout_seconds: int = Field(60, gt=0, le=600)
+
+
+class SyntheticSession(Settings):
+    enabled: bool | None = Field(None, description="Default: on in staging and prod.")
+    schedule: str = "0 * * * *"
+    request: SyntheticRequest = SyntheticRequest()
+    pushgateway_url: str = Field("http://prometheus-pushgateway.monitoring.svc:9091", pattern=r"^https?://")
+    pushgateway_port: int = Field(9091, ge=1, le=65535)
+    image: str = Field("curlimages/curl:8.11.1", pattern=r"^[^:@\s]+(:[A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?$")
 
 
 class Agent(Settings):
@@ -91,6 +116,20 @@ class Agent(Settings):
     oncall_receiver: str = Field(min_length=1, description="Alertmanager receiver that pages for this agent.")
     lifecycle_stage: LifecycleStage = "production_rollout"
     session_state: SessionState = "stateless"
+    sticky_sessions: bool | None = Field(
+        None, description="ClientIP affinity and an ingress cookie; default on for persistent session state."
+    )
+    session_storage: Quantity = Field("10Gi", description="Volume claim per pod of a persistent-session agent.")
+    update_partition: int = Field(0, ge=0, description="StatefulSet: pods below this ordinal keep the old version.")
+    cache_size: Quantity = "1Gi"
+    tmp_size: Quantity = Field("512Mi", description="Memory-backed TMPDIR/HOME.")
+    automount_service_account_token: bool = Field(False, description="Only agents that call the Kubernetes API.")
+    registry_url: str = "https://registry.greenlang.ai/agents/{agent_id}/{version}"
+    promoted_at: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+        description="When the stable version was promoted (copied from the rollout's output after clean-up).",
+    )
     certified: bool = Field(False, description="Certified agents also get the 99.99% availability objective.")
     capabilities: list[str] = Field(default_factory=list)
     replicas: int | None = Field(None, ge=1, description="Only used when scaling is disabled.")
@@ -105,3 +144,12 @@ class Agent(Settings):
     model: dict[str, str] = Field(default_factory=dict, description="Model settings passed as env, e.g. OPENAI_MODEL.")
     ingress: Ingress | None = None
     rollout: Rollout = Rollout()
+    synthetic_session: SyntheticSession = SyntheticSession()
+
+    @property
+    def persistent(self) -> bool:
+        return self.session_state == "persistent"
+
+    @property
+    def sticky(self) -> bool:
+        return self.persistent if self.sticky_sessions is None else self.sticky_sessions

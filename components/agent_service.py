@@ -1,0 +1,473 @@
+"""AgentService: one track of one agent in one tenant namespace, production-grade by default.
+
+Owns the workload (Deployment, or StatefulSet for persistent session state with its headless Service),
+the per-track Service the ingress and the ServiceMonitor use, the agent's config ConfigMap, and its HPA,
+VPA (recommendations only) and PodDisruptionBudget. Traffic objects shared by the tracks (client Service,
+Ingresses) belong to CanaryRollout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.rollout_plan import Release
+from stacks.settings.agents import Agent, CpuMemoryPair, Probe
+from stacks.settings.cluster import AgentNodes
+from stacks.settings.names import SharedNames
+from stacks.settings.tenancy import Environment
+
+HTTP_PORT = 8000
+METRICS_PORT = 9090
+SERVICE_PORT = 80
+UID = 10001
+CONFIG_DIR = "/app/config"
+CACHE_DIR = "/app/cache"
+SESSION_DIR = "/app/data"
+TMP_DIR = "/tmp/agent"  # the image's TMPDIR and HOME; a volume at /tmp would hide it
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+ROLLOUT_TIMEOUT = "300s"
+DEFAULT_REPLICAS: dict[Environment, int] = {"dev": 1, "staging": 2, "prod": 3}
+DEFAULT_RESOURCES = {
+    "Deployment": (CpuMemoryPair(cpu="500m", memory="512Mi"), CpuMemoryPair(cpu="2000m", memory="2Gi")),
+    "StatefulSet": (CpuMemoryPair(cpu="500m", memory="1Gi"), CpuMemoryPair(cpu="2", memory="4Gi")),
+}
+VPA_MIN = {"cpu": "250m", "memory": "256Mi"}
+VPA_MAX = {"cpu": "4000m", "memory": "8Gi"}
+SECRET_ENV = {
+    "DATABASE_URL": "database_url",
+    "REDIS_URL": "redis_url",
+    "ANTHROPIC_API_KEY": "anthropic_api_key",
+    "OPENAI_API_KEY": "openai_key",
+}
+Track = Literal["stable", "canary"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Replica bounds of one track: an HPA between min and max, or a fixed count without one."""
+
+    hpa: bool
+    min_replicas: int
+    max_replicas: int
+    replicas: pulumi.Input[int] | None = None
+    """Fixed replica count when there is no HPA (the replica-ratio canary split sets it per stage)."""
+
+
+@dataclass(frozen=True)
+class AgentServiceArgs:
+    agent: Agent
+    tenant_id: str
+    namespace: str
+    environment: Environment
+    track: Track
+    release: pulumi.Input[Release]
+    scale: Scale
+    lifecycle_state: str
+    canary_percentage: float
+    names: SharedNames
+    nodes: AgentNodes
+    promoted_at: pulumi.Input[str] | None = None
+    """When this release was promoted (the gate's `passed_at`); workload metadata only, never the pod template."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.agent.id}-{self.track}"
+
+    @property
+    def kind(self) -> Literal["Deployment", "StatefulSet"]:
+        return "StatefulSet" if self.agent.persistent else "Deployment"
+
+    def selector(self) -> dict[str, str]:
+        """Labels that never change for this workload: no version, track or lifecycle state (immutable)."""
+        return {
+            "app": self.agent.id,
+            "agent-id": self.agent.id,
+            "tenant-id": self.tenant_id,
+            INSTANCE_LABEL: self.name,
+        }
+
+
+class AgentService(pulumi.ComponentResource):
+    service_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    workload_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AgentServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:AgentService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        release = pulumi.Output.from_input(args.release)
+
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=self._meta(f"{args.name}-config", release),
+            data=release.apply(lambda r: {"agent.json": self.config_json(r)}),
+            opts=child,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=self._meta(args.name, release, track_label=True),
+            spec=self._service_spec(),
+            opts=child,
+        )
+        workload_opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=[config],
+            custom_timeouts=pulumi.CustomTimeouts(create="5m", update="5m"),
+            # The HPA owns the replica count: the spec omits it and no `up` may reset it.
+            ignore_changes=["spec.replicas"] if args.scale.hpa else None,
+        )
+        spec = release.apply(self._workload_spec)
+        if not args.scale.hpa:
+            spec = pulumi.Output.all(spec, args.scale.replicas).apply(lambda v: {**v[0], "replicas": v[1]})
+        metadata = pulumi.Output.all(release, args.promoted_at).apply(lambda v: self._workload_meta(*v))
+        if args.kind == "StatefulSet":
+            headless = k8s.core.v1.Service(
+                f"{name}-headless",
+                metadata=self._meta(f"{args.name}-headless", release),
+                spec={
+                    "clusterIP": "None",
+                    "selector": args.selector(),
+                    "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http"}],
+                },
+                opts=child,
+            )
+            workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
+                f"{name}-workload",
+                metadata=metadata,
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(depends_on=[headless])),
+            )
+        else:
+            workload = k8s.apps.v1.Deployment(f"{name}-workload", metadata=metadata, spec=spec, opts=workload_opts)
+
+        target = {"apiVersion": "apps/v1", "kind": args.kind, "name": args.name}
+        if args.scale.hpa:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=self._meta(args.name, release),
+                spec=self.hpa_spec(target),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
+            )
+        k8s.apiextensions.CustomResource(
+            f"{name}-vpa",
+            api_version="autoscaling.k8s.io/v1",
+            kind="VerticalPodAutoscaler",
+            metadata=self._meta(args.name, release),
+            spec={
+                "targetRef": target,
+                "updatePolicy": {"updateMode": "Off"},
+                "resourcePolicy": {
+                    "containerPolicies": [{"containerName": "agent", "minAllowed": VPA_MIN, "maxAllowed": VPA_MAX}]
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=self._meta(args.name, release),
+            # One pod at a time: a single-replica dev workload still drains, prod keeps all but one serving.
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": args.selector()}},
+            opts=child,
+        )
+
+        self.service_name = service.metadata.apply(lambda m: m["name"])
+        self.url = self.service_name.apply(lambda s: f"http://{s}.{args.namespace}.svc.cluster.local")
+        self.workload_name = workload.metadata.apply(lambda m: m["name"])
+        self.workload = workload
+        self.register_outputs({"service_name": self.service_name, "url": self.url, "workload_name": self.workload_name})
+
+    def labels(self, release: Release, *, track_label: bool = True) -> dict[str, str]:
+        a = self._args
+        labels = {
+            **a.selector(),
+            "version": release.version,
+            "lifecycle-state": a.lifecycle_state,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+        return {**labels, "track": a.track} if track_label else labels
+
+    def _meta(self, name: str, release: pulumi.Output[Release], *, track_label: bool = True) -> pulumi.Output[dict]:
+        return release.apply(
+            lambda r: {
+                "name": name,
+                "namespace": self._args.namespace,
+                "labels": self.labels(r, track_label=track_label),
+            }
+        )
+
+    def _workload_meta(self, release: Release, promoted_at: str | None) -> dict[str, Any]:
+        a = self._args
+        annotations = {
+            "greenlang.io/agent-id": a.agent.id,
+            "greenlang.io/version": release.version,
+            "greenlang.io/registry-url": a.agent.registry_url.format(agent_id=a.agent.id, version=release.version),
+        }
+        if promoted_at:
+            annotations["greenlang.io/promoted-at"] = promoted_at
+        return {"name": a.name, "namespace": a.namespace, "labels": self.labels(release), "annotations": annotations}
+
+    def config_json(self, release: Release) -> str:
+        a = self._args
+        document = {
+            "agent_id": a.agent.id,
+            "version": release.version,
+            "tenant_id": a.tenant_id,
+            "environment": a.environment,
+            "track": a.track,
+            "capabilities": a.agent.capabilities,
+            "session_state": a.agent.session_state,
+            "settings": release.env,
+        }
+        return json.dumps(document, indent=2, sort_keys=True)
+
+    def _service_spec(self) -> dict[str, Any]:
+        a = self._args
+        spec: dict[str, Any] = {
+            "type": "ClusterIP",
+            "selector": a.selector(),
+            "ports": [
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"},
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+                {"name": "lifecycle", "port": a.agent.lifecycle_port, "targetPort": "lifecycle", "protocol": "TCP"},
+            ],
+        }
+        return {**spec, **session_affinity(a.agent)}
+
+    def _workload_spec(self, release: Release) -> dict[str, Any]:
+        a = self._args
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": a.selector()},
+            "revisionHistoryLimit": 10,
+            "template": self.pod_template(release),
+        }
+        if a.kind == "StatefulSet":
+            spec |= {
+                "serviceName": f"{a.name}-headless",
+                "updateStrategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"partition": a.agent.update_partition, "maxUnavailable": 1},
+                },
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "session-data", "labels": a.selector()},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": a.names.storage_class,
+                            "resources": {"requests": {"storage": str(a.agent.session_storage)}},
+                        },
+                    }
+                ],
+            }
+        else:
+            spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+        return spec
+
+    def pod_template(self, release: Release) -> dict[str, Any]:
+        a = self._args
+        config = self.config_json(release)
+        annotations = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(METRICS_PORT),
+            "prometheus.io/path": "/metrics",
+            # A changed config must roll the pods: they read it once at start.
+            "checksum/config": hashlib.sha256(config.encode()).hexdigest(),
+        }
+        volumes: list[dict[str, Any]] = [
+            {"name": "config", "configMap": {"name": f"{a.name}-config"}},
+            {"name": "cache", "emptyDir": {"sizeLimit": str(a.agent.cache_size)}},
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(a.agent.tmp_size)}},
+        ]
+        spread_selector = {"matchLabels": a.selector()}
+        hash_key = {"matchLabelKeys": ["pod-template-hash"]} if a.kind == "Deployment" else {}
+        spec: dict[str, Any] = {
+            "serviceAccountName": a.agent.id,
+            "automountServiceAccountToken": a.agent.automount_service_account_token,
+            "terminationGracePeriodSeconds": a.agent.termination_grace_period_seconds,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": UID,
+                "runAsGroup": UID,
+                "fsGroup": UID,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "DoNotSchedule" if a.environment == "prod" else "ScheduleAnyway",
+                    "labelSelector": spread_selector,
+                    **hash_key,
+                },
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": spread_selector,
+                    **hash_key,
+                },
+            ],
+            "containers": [self.container(release)],
+            "volumes": volumes,
+        }
+        if a.nodes.selector:
+            spec["nodeSelector"] = dict(a.nodes.selector)
+        if a.nodes.taint is not None:
+            t = a.nodes.taint
+            spec["tolerations"] = [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}]
+        return {"metadata": {"labels": self.labels(release), "annotations": annotations}, "spec": spec}
+
+    def container(self, release: Release) -> dict[str, Any]:
+        a = self._args
+        agent = a.agent
+        requests, limits = self.resources()
+        mounts = [
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "cache", "mountPath": CACHE_DIR},
+            {"name": "tmp", "mountPath": TMP_DIR},
+        ]
+        if a.kind == "StatefulSet":
+            mounts.append({"name": "session-data", "mountPath": SESSION_DIR})
+        container: dict[str, Any] = {
+            "name": "agent",
+            "image": release.image,
+            "imagePullPolicy": "IfNotPresent",
+            "ports": [
+                {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+                {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+                {"name": "lifecycle", "containerPort": agent.lifecycle_port, "protocol": "TCP"},
+            ],
+            "env": self.env(release),
+            "resources": {"requests": _cpu_mem(requests), "limits": _cpu_mem(limits)},
+            "livenessProbe": _probe(agent.probes.liveness),
+            "readinessProbe": _probe(agent.probes.readiness),
+            "startupProbe": _probe(agent.probes.startup),
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": UID,
+                "runAsGroup": UID,
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "privileged": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumeMounts": mounts,
+        }
+        if agent.prestop_delay_seconds:
+            # Endpoints are removed asynchronously; keep serving until the ingress has stopped sending.
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": agent.prestop_delay_seconds}}}
+        return container
+
+    def env(self, release: Release) -> list[dict[str, Any]]:
+        a = self._args
+        agent = a.agent
+        standard = {
+            "ENVIRONMENT": a.environment,
+            "AGENT_ID": agent.id,
+            "AGENT_VERSION": release.version,
+            "AGENT_TRACK": a.track,
+            "TENANT_ID": a.tenant_id,
+            "AGENT_RUNTIME_CANARY_PERCENTAGE": f"{a.canary_percentage:g}",
+            "HIVE_LIFECYCLE_ENABLED": "true",
+            "HIVE_LIFECYCLE_HOST": "0.0.0.0",
+            "HIVE_LIFECYCLE_PORT": str(agent.lifecycle_port),
+            "HIVE_GRACEFUL_SHUTDOWN_TIMEOUT": str(agent.graceful_shutdown_seconds),
+            "TMPDIR": TMP_DIR,
+            "HOME": TMP_DIR,
+        }
+        values = [{"name": k, "value": v} for k, v in {**release.env, **standard}.items()]
+        keys = a.names.agent_secret_keys
+        secrets = [
+            {
+                "name": env_name,
+                "valueFrom": {"secretKeyRef": {"name": a.names.agent_secret, "key": getattr(keys, field)}},
+            }
+            for env_name, field in SECRET_ENV.items()
+        ]
+        return sorted(values, key=lambda e: e["name"]) + secrets
+
+    def resources(self) -> tuple[CpuMemoryPair, CpuMemoryPair]:
+        a = self._args
+        requests, limits = DEFAULT_RESOURCES[a.kind]
+        return a.agent.resources.requests or requests, a.agent.resources.limits or limits
+
+    def hpa_spec(self, target: dict[str, str]) -> dict[str, Any]:
+        a = self._args
+        scaling = a.agent.scaling
+        metrics: list[dict[str, Any]] = [
+            _resource_metric("cpu", scaling.cpu_utilization),
+            _resource_metric("memory", scaling.memory_utilization),
+        ]
+        for metric, value in (
+            ("http_requests_per_second", scaling.requests_per_second),
+            ("queue_depth", scaling.queue_depth),
+        ):
+            if value is not None:
+                metrics.append(
+                    {
+                        "type": "Pods",
+                        "pods": {
+                            "metric": {"name": metric},
+                            "target": {"type": "AverageValue", "averageValue": str(value)},
+                        },
+                    }
+                )
+        return {
+            "scaleTargetRef": target,
+            "minReplicas": a.scale.min_replicas,
+            "maxReplicas": a.scale.max_replicas,
+            "metrics": metrics,
+            "behavior": {
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 300,
+                    "selectPolicy": "Min",
+                    "policies": [
+                        {"type": "Percent", "value": 50, "periodSeconds": 60},
+                        {"type": "Pods", "value": 5, "periodSeconds": 60},
+                    ],
+                },
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "selectPolicy": "Max",
+                    "policies": [
+                        {"type": "Percent", "value": 100, "periodSeconds": 30},
+                        {"type": "Pods", "value": 10, "periodSeconds": 30},
+                    ],
+                },
+            },
+        }
+
+
+def session_affinity(agent: Agent) -> dict[str, Any]:
+    if not agent.sticky:
+        return {}
+    return {"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 3600}}}
+
+
+def _resource_metric(name: str, utilization: int) -> dict[str, Any]:
+    return {
+        "type": "Resource",
+        "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": utilization}},
+    }
+
+
+def _probe(probe: Probe) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": probe.path, "port": "lifecycle"},
+        "initialDelaySeconds": probe.initial_delay_seconds,
+        "periodSeconds": probe.period_seconds,
+        "timeoutSeconds": probe.timeout_seconds,
+        "failureThreshold": probe.failure_threshold,
+    }
+
+
+def _cpu_mem(value: CpuMemoryPair) -> dict[str, str]:
+    return {"cpu": str(value.cpu), "memory": str(value.memory)}
