@@ -1,0 +1,188 @@
+"""Canary-vs-stable traffic with known truth, per minute, for the gate-quality benchmark.
+
+Each rollout is one agent id (`rollout-<n>`), so thousands of rollouts live in one TSDB as distinct label
+values. Counts are drawn per minute (Poisson requests, binomial events), which is what both evaluation
+paths read: the in-process path sums them directly, the Prometheus path reads them back with `increase()`
+from counters scraped once a minute, aligned with the stage start so neither side extrapolates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from providers.stage_clock import format_time
+
+NAMESPACE = "bench-prod"
+TENANT = "bench"
+STABLE = "1.0.0"
+CANARY = "1.1.0"
+STAGE_START = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+HISTORY_MINUTES = 5
+# The healthy profile: 0.3% errors; p99 just under 0.5 s (0.6% slower), so the static baseline's
+# p99 < 500 ms can pass a healthy canary at all; 0.1% slower than 2 s.
+ERROR_RATE = 0.003
+SLOW_SHARE = 0.006
+VERY_SLOW_SHARE = 0.001
+# Bursty errors: in 5% of minutes a track fails 10x its rate, the other minutes less, same mean.
+BURST_CHANCE = 0.05
+BURST_FACTOR = 10.0
+EVENTS = ("requests", "errors", "slow", "very_slow")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What the canary really is, relative to stable."""
+
+    name: str
+    error_factor: float = 1.0
+    slow_factor: float = 1.0
+    bursty: bool = False
+    missing: str | None = None  # "canary" or "stable": that track has no series at all
+
+    @property
+    def healthy(self) -> bool:
+        return self.error_factor == 1.0 and self.slow_factor == 1.0 and self.missing is None
+
+    @property
+    def regression(self) -> float:
+        """The larger of the two multipliers: ≥ 1.5 is a regression the gate must catch."""
+        return max(self.error_factor, self.slow_factor)
+
+
+TRUTHS: tuple[Truth, ...] = (
+    Truth("healthy"),
+    Truth("errors 1.2x", error_factor=1.2),
+    Truth("errors 1.5x", error_factor=1.5),
+    Truth("errors 2x", error_factor=2.0),
+    Truth("errors 5x", error_factor=5.0),
+    Truth("slow share 1.3x", slow_factor=1.3),
+    Truth("slow share 2x", slow_factor=2.0),
+    Truth("slow share 5x", slow_factor=5.0),
+    Truth("healthy, bursty errors", bursty=True),
+    Truth("errors 2x, bursty", error_factor=2.0, bursty=True),
+    Truth("canary series missing", missing="canary"),
+    Truth("stable series missing", missing="stable"),
+)
+
+
+@dataclass(frozen=True)
+class Rollouts:
+    """Per-minute counts, shape (rollouts, minutes, 4) with EVENTS along the last axis; None = no series."""
+
+    truth: Truth
+    canary_per_5m: int
+    canary: np.ndarray | None
+    stable: np.ndarray | None
+
+    def cumulative(self, track: str, minute: int) -> np.ndarray | None:
+        """Counts from the stage start to `minute`, shape (rollouts, 4)."""
+        counts = self.canary if track == "canary" else self.stable
+        return None if counts is None else counts[:, :minute, :].sum(axis=1)
+
+
+def _track(
+    rng: np.random.Generator, per_minute: float, rollouts: int, minutes: int, error_factor: float, slow_factor: float
+) -> np.ndarray:
+    shape = (rollouts, minutes)
+    requests = rng.poisson(per_minute, shape)
+    error_rate = np.full(shape, ERROR_RATE * error_factor)
+    return np.stack(_events(rng, requests, error_rate, slow_factor), axis=-1)
+
+
+def _events(
+    rng: np.random.Generator, requests: np.ndarray, error_rate: np.ndarray, slow_factor: float
+) -> tuple[np.ndarray, ...]:
+    errors = rng.binomial(requests, np.clip(error_rate, 0, 1))
+    slow = rng.binomial(requests, SLOW_SHARE * slow_factor)
+    # Very slow requests are a subset of the slow ones, as in a histogram.
+    very_slow = rng.binomial(slow, min(1.0, VERY_SLOW_SHARE / SLOW_SHARE))
+    return requests, errors, slow, very_slow
+
+
+def _bursty_track(
+    rng: np.random.Generator, per_minute: float, rollouts: int, minutes: int, error_factor: float, slow_factor: float
+) -> np.ndarray:
+    shape = (rollouts, minutes)
+    requests = rng.poisson(per_minute, shape)
+    burst = rng.random(shape) < BURST_CHANCE
+    quiet = (1 - BURST_CHANCE * BURST_FACTOR) / (1 - BURST_CHANCE)
+    error_rate = ERROR_RATE * error_factor * np.where(burst, BURST_FACTOR, quiet)
+    return np.stack(_events(rng, requests, error_rate, slow_factor), axis=-1)
+
+
+def generate(
+    truth: Truth, canary_per_5m: int, rollouts: int, minutes: int, seed: int, canary_weight: float
+) -> Rollouts:
+    """`rollouts` independent rollouts of `minutes` minutes with the canary at `canary_weight` of traffic."""
+    rng = np.random.default_rng(seed)
+    canary_per_minute = canary_per_5m / 5
+    stable_per_minute = canary_per_minute * (1 - canary_weight) / canary_weight
+    make = _bursty_track if truth.bursty else _track
+    canary = make(rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor)
+    stable = make(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0)
+    return Rollouts(
+        truth,
+        canary_per_5m,
+        None if truth.missing == "canary" else canary,
+        None if truth.missing == "stable" else stable,
+    )
+
+
+def _labels(agent_id: str, version: str, **extra: str) -> str:
+    pairs = {"namespace": NAMESPACE, "agent_id": agent_id, "version": version, "tenant_id": TENANT, **extra}
+    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
+
+
+def _series(name: str, labels: str, cumulative: np.ndarray) -> list[str]:
+    """One counter, scraped every minute: zero through the history, then the running total."""
+    start = int(STAGE_START.timestamp())
+    lines = [f"{name}{labels} 0 {start + 60 * m}" for m in range(-HISTORY_MINUTES, 1)]
+    lines += [f"{name}{labels} {int(v)} {start + 60 * (m + 1)}" for m, v in enumerate(cumulative)]
+    return lines
+
+
+def track_lines(agent_id: str, version: str, counts: np.ndarray) -> tuple[list[str], list[str]]:
+    """Request counter (status ok/error) and duration histogram (le 0.5, 2.0, +Inf) of one rollout's track."""
+    total = np.cumsum(counts, axis=0)
+    requests, errors, slow, very_slow = (total[:, i] for i in range(4))
+    counters = _series("agent_requests_total", _labels(agent_id, version, status="ok"), requests - errors)
+    counters += _series("agent_requests_total", _labels(agent_id, version, status="error"), errors)
+    histogram = []
+    for le, value in (("0.5", requests - slow), ("2.0", requests - very_slow), ("+Inf", requests)):
+        histogram += _series("agent_request_duration_seconds_bucket", _labels(agent_id, version, le=le), value)
+    histogram += _series("agent_request_duration_seconds_count", _labels(agent_id, version), requests)
+    return counters, histogram
+
+
+def openmetrics(batches: list[tuple[Rollouts, list[str]]]) -> str:
+    """Every listed rollout (its agent id beside it) of every batch, as one OpenMetrics text."""
+    counters: list[str] = []
+    histogram: list[str] = []
+    for rollouts, agent_ids in batches:
+        for i, agent_id in enumerate(agent_ids):
+            for version, counts in ((CANARY, rollouts.canary), (STABLE, rollouts.stable)):
+                if counts is not None:
+                    c, h = track_lines(agent_id, version, counts[i])
+                    counters += c
+                    histogram += h
+    return "\n".join(
+        [
+            "# TYPE agent_requests counter",
+            *counters,
+            "# TYPE agent_request_duration_seconds histogram",
+            *histogram,
+            "# EOF",
+            "",
+        ]
+    )
+
+
+def at_minute(minute: int) -> datetime:
+    return STAGE_START + timedelta(minutes=minute)
+
+
+def stage_started_at() -> str:
+    return format_time(STAGE_START)
