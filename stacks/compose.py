@@ -19,6 +19,7 @@ from stacks.feature_flags import TenantFlags, resolve_flags
 from stacks.observability import build_observability
 from stacks.settings import StackSettings
 from stacks.tags import tags
+from stacks.workloads import build_workloads
 
 SCHEMA_VERSION = "1.0"
 
@@ -145,11 +146,13 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     build_cluster_extras(platform)
     build_tenancy(platform)
     data = build_data(platform)
+    workloads = build_workloads(platform)
     observability = build_observability(platform)
     return {
         "schema_version": SCHEMA_VERSION,
         "environment": settings.environment,
         "tenants": tenant_outputs(platform),
         **data,
+        **workloads,
         **observability,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -122,3 +123,31 @@ def _secret(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dic
 @computes("aws:sns/topic:Topic")
 def _topic(name: str, inputs: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
     return {"arn": f"arn:aws:sns:{region}:{ACCOUNT}:{inputs.get('name') or name}"}
+
+
+# Rollout gates. The offline render has no state and no Prometheus: it shows the stack as the `up` that
+# applies the configured stage would leave it, i.e. with that stage's gate passed. Each stage's clock reads a
+# fixed epoch plus one day per stage, and a gate passes at the earliest moment it could (its stage start plus
+# the minimum duration), so the render never depends on the program's clock.
+OFFLINE_EPOCH = "2025-01-01T00:00:00Z"
+
+
+@computes("pulumi-python:dynamic/agent-platform:StageClock")
+def _stage_clock(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    applied = datetime.fromisoformat(OFFLINE_EPOCH) + timedelta(days=int(inputs.get("stage") or 0))
+    return {"applied_at": applied.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+@computes("pulumi-python:dynamic/agent-platform:SloGate")
+def _slo_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    started = datetime.fromisoformat(str(inputs.get("stage_started_at") or OFFLINE_EPOCH).replace("Z", "+00:00"))
+    passed = (started + timedelta(seconds=float(inputs.get("min_duration_seconds") or 0))).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    return {
+        "verdict": "pass",
+        "report": "offline render: no Prometheus was queried; the gate is shown passed for the configured stage",
+        "checks": [],
+        "passed_at": passed,
+        "evaluated_at": passed,
+    }

@@ -1,0 +1,369 @@
+"""CanaryRollout: one agent in one tenant namespace, moved from a stable to a canary release by stack config.
+
+Owns the tracks (each an AgentService), the client-facing Service, the Ingresses that split traffic
+(ingress-nginx canary weight, or mirroring in the shadow stage), the blue-green smoke check and switch,
+the synthetic session, and the gate wiring: the StageClock of the stage the evidence comes from, and the
+SloGate whose verdict decides what this `up` applies. Every object that changes with a promotion takes its
+value from the gate's verdict, so a gate that holds leaves them untouched (`outcome` raises).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.agent_service import (
+    INSTANCE_LABEL,
+    SERVICE_PORT,
+    AgentService,
+    AgentServiceArgs,
+    Scale,
+    session_affinity,
+)
+from components.smoke_check import SmokeCheck, SmokeCheckArgs
+from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
+from providers.slo_gate import SloGate, SloGateArgs
+from providers.stage_clock import StageClock, StageClockArgs
+from stacks.rollout_plan import Outcome, Release, RolloutPlan, outcome
+from stacks.settings.agents import Agent
+from stacks.settings.cluster import AgentNodes
+from stacks.settings.gates import PrometheusConnection, SloGateCriteria
+from stacks.settings.names import SharedNames
+from stacks.settings.tenancy import Environment, RateLimits
+
+NGINX = "nginx.ingress.kubernetes.io"
+
+
+@dataclass(frozen=True)
+class GateWiring:
+    """What every SloGate of the stack shares."""
+
+    criteria: SloGateCriteria
+    connection: PrometheusConnection
+    error_statuses: tuple[str, ...]
+    names: SharedNames
+
+
+@dataclass(frozen=True)
+class CanaryRolloutArgs:
+    agent: Agent
+    tenant_id: str
+    namespace: str
+    environment: Environment
+    plan: RolloutPlan
+    """The agent's plan for this tenant (`RolloutPlan.for_tenant`)."""
+    scale: Scale
+    canary_percentage: float
+    names: SharedNames
+    nodes: AgentNodes
+    ingress_class: str
+    rate_limits: RateLimits
+    monitoring_namespace: str
+    synthetic_session: bool
+    gates: GateWiring
+
+
+def replica_split(total: int, weight: int) -> tuple[int, int]:
+    """(stable, canary) replicas for the coarse split without an ingress; a weighted canary gets at least one."""
+    canary = 0 if weight == 0 else min(total, max(1, math.floor(total * weight / 100 + 0.5)))
+    return total - canary, canary
+
+
+class CanaryRollout(pulumi.ComponentResource):
+    service_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    workload_name: pulumi.Output[str]
+    weight: pulumi.Output[int]
+    promoted: pulumi.Output[bool]
+    rolled_back: pulumi.Output[bool]
+    stable_version: pulumi.Output[str]
+    canary_version: pulumi.Output[str | None]
+    gate_verdict: pulumi.Output[str | None]
+
+    def __init__(self, name: str, args: CanaryRolloutArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:CanaryRollout", name, None, opts)
+        self._args = args
+        self._name = name
+        child = pulumi.ResourceOptions(parent=self)
+        plan, agent = args.plan, args.agent
+        blue_green = plan.strategy == "blue_green"
+
+        gate = self._gate()
+        result: pulumi.Output[Outcome] = (
+            pulumi.Output.all(gate.verdict, gate.report).apply(lambda v: outcome(plan, v[0], v[1]))
+            if gate is not None
+            else pulumi.Output.from_input(outcome(plan, None))
+        )
+        # At the promoting stage the stable track takes the canary release once the gate passed; the canary
+        # track goes in the same `up`, deleted only after stable has rolled out, so some track always serves.
+        stable_release: pulumi.Input[Release] = plan.stable
+        promoted_at: pulumi.Input[str] | None = agent.promoted_at
+        if plan.promotes and plan.canary is not None:
+            canary = plan.canary
+            stable_release = result.apply(lambda o: canary if o.promoted else plan.stable)
+            passed = gate.passed_at if gate is not None else pulumi.Output.from_input("")
+            promoted_at = pulumi.Output.all(result, passed).apply(
+                lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at
+            )
+        has_canary = plan.canary is not None and not plan.promotes
+        ratio_split = has_canary and not blue_green and not args.scale.hpa and agent.ingress is None
+
+        stable_scale = args.scale
+        canary_scale = args.scale
+        if ratio_split:
+            total = int(args.scale.replicas or args.scale.min_replicas)
+            split = result.apply(lambda o: replica_split(total, o.weight))
+            stable_scale = replace(args.scale, replicas=split.apply(lambda s: s[0]))
+            canary_scale = replace(args.scale, replicas=split.apply(lambda s: s[1]))
+
+        self.stable = self._track("stable", stable_release, stable_scale, agent.lifecycle_stage, promoted_at)
+        self.canary = (
+            self._track("canary", plan.canary, canary_scale, "canary", None) if has_canary and plan.canary else None
+        )
+
+        selector = {"app": agent.id, "agent-id": agent.id, "tenant-id": args.tenant_id}
+        client_depends: list[pulumi.Resource] = [self.stable.workload]
+        if blue_green:
+            selector_out, client_depends = self._blue_green_selector(selector, result, gate)
+        else:
+            selector_out = pulumi.Output.from_input(selector)
+        client = k8s.core.v1.Service(
+            f"{name}-client",
+            metadata={"name": agent.id, "namespace": args.namespace, "labels": self._labels()},
+            spec=selector_out.apply(
+                lambda sel: {
+                    "type": "ClusterIP",
+                    "selector": sel,
+                    "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+                    **session_affinity(agent),
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=client_depends),
+        )
+        self.service_name = client.metadata.apply(lambda m: m["name"])
+        self.url = self.service_name.apply(lambda s: f"http://{s}.{args.namespace}.svc.cluster.local")
+
+        stage_applied: pulumi.Resource | None = (
+            client if blue_green else (self.canary.workload if self.canary else None)
+        )
+        if agent.ingress is not None:
+            backend = agent.id if blue_green else f"{agent.id}-stable"
+            mirror = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri" if plan.shadow else None
+            self._ingress(f"{name}-ingress", agent.id, backend, self._ingress_annotations(mirror), [client])
+            if has_canary and not blue_green and not plan.shadow and self.canary is not None:
+                weight_annotations = result.apply(
+                    lambda o: {
+                        f"{NGINX}/canary": "true",
+                        f"{NGINX}/canary-weight": str(o.weight),
+                        f"{NGINX}/canary-weight-total": "100",
+                    }
+                )
+                stage_applied = self._ingress(
+                    f"{name}-canary-ingress",
+                    f"{agent.id}-canary",
+                    f"{agent.id}-canary",
+                    weight_annotations,
+                    [self.canary.workload],
+                )
+        if has_canary and not plan.forced_rollback:
+            self._stage_clock(plan.stage, [gate] if gate is not None else [r for r in [stage_applied] if r])
+
+        SyntheticSession(
+            f"{name}-synthetic",
+            SyntheticSessionArgs(
+                agent=agent,
+                tenant_id=args.tenant_id,
+                namespace=args.namespace,
+                service_url=self.url,
+                names=args.names,
+                monitoring_namespace=args.monitoring_namespace,
+                schedule_session=args.synthetic_session,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[client]),
+        )
+
+        self.workload_name = self.stable.workload_name
+        self.weight = result.apply(lambda o: o.weight)
+        self.promoted = result.apply(lambda o: o.promoted)
+        self.rolled_back = result.apply(lambda o: o.rolled_back)
+        self.stable_version = pulumi.Output.from_input(stable_release).apply(lambda r: r.version)
+        self.canary_version = pulumi.Output.from_input(plan.canary.version if has_canary and plan.canary else None)
+        self.gate_verdict = gate.verdict if gate is not None else pulumi.Output.from_input(None)
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "url": self.url,
+                "workload_name": self.workload_name,
+                "weight": self.weight,
+                "promoted": self.promoted,
+                "rolled_back": self.rolled_back,
+                "stable_version": self.stable_version,
+                "canary_version": self.canary_version,
+                "gate_verdict": self.gate_verdict,
+            }
+        )
+
+    def _labels(self) -> dict[str, str]:
+        a = self._args
+        return {
+            "app": a.agent.id,
+            "agent-id": a.agent.id,
+            "tenant-id": a.tenant_id,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+    def _track(
+        self,
+        track: str,
+        release: pulumi.Input[Release],
+        scale: Scale,
+        lifecycle_state: str,
+        promoted_at: pulumi.Input[str] | None,
+    ) -> AgentService:
+        a = self._args
+        return AgentService(
+            f"{self._name}-{track}",
+            AgentServiceArgs(
+                agent=a.agent,
+                tenant_id=a.tenant_id,
+                namespace=a.namespace,
+                environment=a.environment,
+                track=track,  # type: ignore[arg-type]
+                release=release,
+                scale=scale,
+                lifecycle_state=lifecycle_state,
+                canary_percentage=a.canary_percentage,
+                names=a.names,
+                nodes=a.nodes,
+                promoted_at=promoted_at,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _stage_clock(self, stage: int, depends_on: list[pulumi.Resource]) -> StageClock:
+        a = self._args
+        assert a.plan.canary is not None
+        return StageClock(
+            f"{self._name}-clock-{stage}",
+            StageClockArgs(
+                agent_id=a.agent.id, stage=stage, canary_version=a.plan.canary.version, tenant_id=a.tenant_id
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )
+
+    def _gate(self) -> SloGate | None:
+        a = self._args
+        plan, g = a.plan, a.plan.gate
+        if g is None or plan.canary is None:
+            return None
+        # The previous stage's clock is the one its own `up` created; same name and inputs keep its time.
+        clock = self._stage_clock(g.previous_stage, [])
+        return SloGate(
+            f"{self._name}-gate-{g.stage}",
+            SloGateArgs(
+                namespace=a.namespace,
+                agent_id=a.agent.id,
+                tenant_id=a.tenant_id,
+                stable_version=plan.stable.version,
+                canary_version=plan.canary.version,
+                stage=g.stage,
+                weight=g.weight,
+                stage_started_at=clock.applied_at,
+                min_duration_seconds=g.min_duration_seconds,
+                max_duration_seconds=g.max_duration_seconds,
+                criteria=a.gates.criteria,
+                policy=g.policy,
+                mode=g.mode,
+                error_statuses=a.gates.error_statuses,
+                labels=a.gates.names.metric_labels,
+                connection=a.gates.connection,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[clock]),
+        )
+
+    def _blue_green_selector(
+        self, selector: dict[str, str], result: pulumi.Output[Outcome], gate: SloGate | None
+    ) -> tuple[pulumi.Output[dict[str, str]], list[pulumi.Resource]]:
+        """Stage 0 switches to green after its smoke check; stage 1 goes back to the stable workload after the
+        gate, which by then runs green's release (pass) or still blue's (fail, rollback)."""
+        a = self._args
+        plan = a.plan
+        stable = {**selector, INSTANCE_LABEL: f"{a.agent.id}-stable"}
+        green = {**selector, INSTANCE_LABEL: f"{a.agent.id}-canary"}
+        if self.canary is None or plan.canary is None:
+            target = result.apply(lambda _: stable) if gate is not None else pulumi.Output.from_input(stable)
+            return target, [self.stable.workload]
+        if plan.forced_rollback:
+            return pulumi.Output.from_input(stable), [self.stable.workload]
+        smoke = SmokeCheck(
+            f"{self._name}-smoke",
+            SmokeCheckArgs(
+                agent=a.agent,
+                tenant_id=a.tenant_id,
+                namespace=a.namespace,
+                version=plan.canary.version,
+                service_host=self.canary.service_name.apply(lambda s: f"{s}.{a.namespace}.svc.cluster.local"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.canary.workload]),
+        )
+        return pulumi.Output.from_input(green), [self.canary.workload, smoke]
+
+    def _ingress_annotations(self, mirror: str | None) -> dict[str, str]:
+        a = self._args
+        ingress = a.agent.ingress
+        assert ingress is not None
+        annotations = {
+            f"{NGINX}/limit-rps": str(a.rate_limits.rps),
+            f"{NGINX}/limit-connections": str(a.rate_limits.connections),
+        }
+        if ingress.tls_secret is None:
+            annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
+        if a.agent.sticky:
+            # ingress-nginx sends traffic to endpoints directly: Service affinity does nothing for it.
+            annotations |= {
+                f"{NGINX}/affinity": "cookie",
+                f"{NGINX}/session-cookie-name": f"{a.agent.id}-affinity",
+                f"{NGINX}/session-cookie-max-age": "3600",
+            }
+        if mirror:
+            annotations[f"{NGINX}/mirror-target"] = mirror
+        return annotations
+
+    def _ingress(
+        self,
+        logical: str,
+        object_name: str,
+        backend: str,
+        annotations: pulumi.Input[dict[str, str]],
+        depends_on: list[pulumi.Resource],
+    ) -> k8s.networking.v1.Ingress:
+        a = self._args
+        ingress = a.agent.ingress
+        assert ingress is not None
+        paths: list[dict[str, Any]] = [
+            {
+                "path": path,
+                "pathType": "Prefix",
+                "backend": {"service": {"name": backend, "port": {"name": "http"}}},
+            }
+            for path in ingress.paths
+        ]
+        return k8s.networking.v1.Ingress(
+            logical,
+            metadata={
+                "name": object_name,
+                "namespace": a.namespace,
+                "labels": self._labels(),
+                "annotations": annotations,
+            },
+            spec={
+                "ingressClassName": a.ingress_class,
+                "tls": [{"hosts": [ingress.host], "secretName": ingress.tls_secret or f"{a.agent.id}-tls"}],
+                "rules": [{"host": ingress.host, "http": {"paths": paths}}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )

@@ -1,0 +1,70 @@
+"""SmokeCheck: the Job that must succeed before a blue-green switch sends users to green.
+
+Green gets no user traffic before the switch, so no metrics gate can judge it there. The Job calls green's
+health endpoints and sends one fixed request; the `up` waits for the Job, and the switch depends on it.
+The Job's name carries green's version, so a new version runs a new check instead of reusing an old one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.synthetic_session import PROBE_LABEL, probe_pod_spec, request_env
+from stacks.settings.agents import Agent
+
+SMOKE_SCRIPT = """set -eu
+curl -fsS --max-time 10 "$LIFECYCLE/health/live"
+curl -fsS --max-time 10 "$LIFECYCLE/health/ready"
+curl -fsS --max-time "$TIMEOUT" -H 'Content-Type: application/json' -H 'X-Synthetic-Session: true' \\
+    -d "$BODY" "$TARGET" >/dev/null
+"""
+
+
+def version_slug(version: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", version.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class SmokeCheckArgs:
+    agent: Agent
+    tenant_id: str
+    namespace: str
+    version: str
+    service_host: pulumi.Input[str]
+    """Green's per-track Service, e.g. support-bot-canary.acme-prod.svc.cluster.local."""
+
+
+class SmokeCheck(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SmokeCheckArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:SmokeCheck", name, None, opts)
+        agent = args.agent
+        request = agent.synthetic_session.request
+        labels = {PROBE_LABEL: agent.id, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+        env = pulumi.Output.from_input(args.service_host).apply(
+            lambda host: {
+                **request_env(request, f"http://{host}{request.path}"),
+                "LIFECYCLE": f"http://{host}:{agent.lifecycle_port}",
+            }
+        )
+        job_name = f"{agent.id}-smoke-{version_slug(args.version)}"[:63].rstrip("-")
+        job = k8s.batch.v1.Job(
+            f"{name}-job",
+            metadata={"name": job_name, "namespace": args.namespace, "labels": labels},
+            spec={
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": 300,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": env.apply(lambda e: probe_pod_spec(agent.synthetic_session.image, SMOKE_SCRIPT, e)),
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="5m", update="5m")),
+        )
+        self.job_name = job.metadata.apply(lambda m: m["name"])
+        self.register_outputs({"job_name": self.job_name})

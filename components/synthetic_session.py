@@ -1,0 +1,162 @@
+"""SyntheticSession: the hourly "continuous canary session" of one agent in one tenant namespace.
+
+A CronJob sends the agent a fixed request through its client Service and pushes the outcome to the
+Pushgateway as the shared synthetic-session gauge, which the alerts and the staging checks read. It also
+owns the egress NetworkPolicy its pods (and the blue-green smoke check's) need under the tenant's
+default deny. Probe pods never carry the agent's `app`/`agent-id` labels, so no Service selects them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.settings.agents import Agent, SyntheticRequest
+from stacks.settings.names import SharedNames
+
+PROBE_LABEL = "agent-platform/probe-of"
+PROBE_UID = 10001
+HTTP_PORT = 8000
+
+SESSION_SCRIPT = """set -u
+if curl -fsS --max-time "$TIMEOUT" -H 'Content-Type: application/json' -H 'X-Synthetic-Session: true' \\
+    -d "$BODY" "$TARGET" >/dev/null; then ok=1; else ok=0; fi
+printf '# TYPE %s gauge\\n%s %s\\n' "$METRIC" "$METRIC" "$ok" | curl -fsS --max-time 30 --data-binary @- \\
+    "$PUSHGATEWAY/metrics/job/synthetic-session/$AGENT_LABEL/$AGENT_ID/$TENANT_LABEL/$TENANT_ID"
+test "$ok" = 1
+"""
+
+
+def probe_pod_spec(image: str, script: str, env: dict[str, str]) -> dict[str, Any]:
+    """A one-shot curl pod that passes Pod Security `restricted`."""
+    return {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": PROBE_UID,
+            "runAsGroup": PROBE_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "probe",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/sh", "-c", script],
+                "env": [{"name": k, "value": v} for k, v in env.items()],
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                    "limits": {"cpu": "100m", "memory": "128Mi"},
+                },
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "privileged": False,
+                    "capabilities": {"drop": ["ALL"]},
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            }
+        ],
+    }
+
+
+def request_env(request: SyntheticRequest, target: str) -> dict[str, str]:
+    return {"TARGET": target, "BODY": request.body, "TIMEOUT": str(request.timeout_seconds)}
+
+
+@dataclass(frozen=True)
+class SyntheticSessionArgs:
+    agent: Agent
+    tenant_id: str
+    namespace: str
+    service_url: pulumi.Input[str]
+    """The agent's client Service, e.g. http://support-bot.acme-prod.svc.cluster.local."""
+    names: SharedNames
+    monitoring_namespace: str
+    schedule_session: bool
+
+
+class SyntheticSession(pulumi.ComponentResource):
+    cron_job_name: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: SyntheticSessionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-platform:components:SyntheticSession", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        agent = args.agent
+        settings = agent.synthetic_session
+        labels = {PROBE_LABEL: agent.id, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress",
+            metadata={"name": f"{agent.id}-probes-egress", "namespace": args.namespace, "labels": labels},
+            spec={
+                "podSelector": {"matchLabels": {PROBE_LABEL: agent.id}},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"agent-id": agent.id}}}],
+                        "ports": [
+                            {"protocol": "TCP", "port": HTTP_PORT},
+                            {"protocol": "TCP", "port": agent.lifecycle_port},
+                        ],
+                    },
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": settings.pushgateway_port}],
+                    },
+                ],
+            },
+            opts=child,
+        )
+
+        self.cron_job_name = None
+        if args.schedule_session:
+            target = pulumi.Output.from_input(args.service_url).apply(lambda url: url + settings.request.path)
+            env = target.apply(
+                lambda url: {
+                    **request_env(settings.request, url),
+                    "PUSHGATEWAY": settings.pushgateway_url.rstrip("/"),
+                    "METRIC": args.names.synthetic_session_metric,
+                    "AGENT_LABEL": args.names.metric_labels.agent_id,
+                    "AGENT_ID": agent.id,
+                    "TENANT_LABEL": args.names.metric_labels.tenant_id,
+                    "TENANT_ID": args.tenant_id,
+                }
+            )
+            deadline = settings.request.timeout_seconds + 120
+            cron = k8s.batch.v1.CronJob(
+                f"{name}-cron",
+                metadata={"name": f"{agent.id}-synthetic-session", "namespace": args.namespace, "labels": labels},
+                spec={
+                    "schedule": settings.schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "startingDeadlineSeconds": 600,
+                    "successfulJobsHistoryLimit": 3,
+                    "failedJobsHistoryLimit": 3,
+                    "jobTemplate": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "backoffLimit": 0,
+                            "activeDeadlineSeconds": deadline,
+                            "template": {
+                                "metadata": {"labels": labels},
+                                "spec": env.apply(lambda e: probe_pod_spec(settings.image, SESSION_SCRIPT, e)),
+                            },
+                        },
+                    },
+                },
+                opts=child,
+            )
+            self.cron_job_name = cron.metadata.apply(lambda m: m["name"])
+        self.register_outputs({"cron_job_name": self.cron_job_name})

@@ -1,0 +1,90 @@
+"""Workloads of the stack: one CanaryRollout per agent per tenant, and the per-agent rollout outputs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from components.agent_service import DEFAULT_REPLICAS, Scale
+from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
+from stacks.rollout_plan import plan_rollout
+from stacks.settings.agents import Agent
+from stacks.settings.stack import StackSettings
+
+if TYPE_CHECKING:
+    from stacks.compose import Platform
+
+
+def agent_scale(settings: StackSettings, agent: Agent, tenant_id: str) -> Scale:
+    """Replica bounds: settings first, then the environment's minimum and the tenant tier's maximum."""
+    scaling = agent.scaling
+    minimum = scaling.min_replicas or DEFAULT_REPLICAS[settings.environment]
+    maximum = scaling.max_replicas or settings.tier(settings.tenant(tenant_id).tier).max_replicas
+    if not scaling.enabled:
+        return Scale(hpa=False, min_replicas=minimum, max_replicas=maximum, replicas=agent.replicas or minimum)
+    return Scale(hpa=True, min_replicas=minimum, max_replicas=max(minimum, maximum))
+
+
+def synthetic_session_on(settings: StackSettings, agent: Agent) -> bool:
+    enabled = agent.synthetic_session.enabled
+    return settings.environment in ("staging", "prod") if enabled is None else enabled
+
+
+def build_workloads(platform: Platform) -> dict[str, Any]:
+    s = platform.settings
+    gates = GateWiring(
+        criteria=s.gates.slo,
+        connection=s.gates.prometheus,
+        error_statuses=tuple(s.names.error_statuses),
+        names=s.names,
+    )
+    agents: dict[str, Any] = {}
+    for agent in s.agents:
+        plan = plan_rollout(agent, s.environment, s.canary, lambda t: platform.flags[t].canary_cohort)
+        per_tenant: dict[str, Any] = {}
+        for tenant_id in agent.tenants:
+            tenant = platform.tenants[tenant_id]
+            namespace = s.namespace(tenant_id)
+            rollout = CanaryRollout(
+                f"{tenant_id}-{agent.id}",
+                CanaryRolloutArgs(
+                    agent=agent,
+                    tenant_id=tenant_id,
+                    namespace=namespace,
+                    environment=s.environment,
+                    plan=plan.for_tenant(tenant_id),
+                    scale=agent_scale(s, agent, tenant_id),
+                    canary_percentage=s.feature_flags.canary_percentage,
+                    names=s.names,
+                    nodes=s.cluster.agent_nodes,
+                    ingress_class=s.cluster.ingress_class,
+                    rate_limits=s.tier(s.tenant(tenant_id).tier).rate_limits,
+                    monitoring_namespace=s.cluster.monitoring_namespace,
+                    synthetic_session=synthetic_session_on(s, agent),
+                    gates=gates,
+                ),
+                opts=pulumi.ResourceOptions(provider=platform.k8s_provider, depends_on=[tenant]),
+            )
+            per_tenant[tenant_id] = {
+                "namespace": namespace,
+                "service_name": rollout.service_name,
+                "url": rollout.url,
+                "workload_name": rollout.workload_name,
+                "weight": rollout.weight,
+                "stable_version": rollout.stable_version,
+                "canary_version": rollout.canary_version,
+                "rolled_back": rollout.rolled_back,
+                "promoted": rollout.promoted,
+                "gate_verdict": rollout.gate_verdict,
+            }
+        agents[agent.id] = {
+            "strategy": plan.strategy,
+            "stage": plan.stage,
+            "stage_weight": plan.weight,
+            "stable_version": plan.stable.version,
+            "canary_version": plan.canary.version if plan.canary else None,
+            "tenants_exposed": list(plan.exposed),
+            "tenants": per_tenant,
+        }
+    return {"agents": agents}
