@@ -10,6 +10,7 @@ from stacks.settings.base import DNS1123_LABEL
 from stacks.settings.errors import Problem
 from stacks.settings.rules_data import RULES as DATA_RULES
 from stacks.settings.rules_observability import RULES as OBSERVABILITY_RULES
+from stacks.settings.rules_workloads import RULES as WORKLOAD_RULES
 from stacks.settings.stack import StackSettings
 
 Rule = Callable[[StackSettings], Iterable[Problem]]
@@ -116,6 +117,7 @@ RULES: list[Rule] = [
     probes_on_lifecycle_port,
     grace_period_covers_shutdown,
     *DATA_RULES,
+    *WORKLOAD_RULES,
     *OBSERVABILITY_RULES,
 ]
 
