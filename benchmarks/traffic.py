@@ -26,9 +26,8 @@ HISTORY_MINUTES = 5
 ERROR_RATE = 0.003
 SLOW_SHARE = 0.006
 VERY_SLOW_SHARE = 0.001
-# Bursty errors: in 5% of minutes a track fails 10x its rate, the other minutes less, same mean.
+# Bursty errors: in 5% of minutes a track fails `burst_factor` x its rate, the other minutes less, same mean.
 BURST_CHANCE = 0.05
-BURST_FACTOR = 10.0
 EVENTS = ("requests", "errors", "slow", "very_slow")
 
 
@@ -39,8 +38,12 @@ class Truth:
     name: str
     error_factor: float = 1.0
     slow_factor: float = 1.0
-    bursty: bool = False
+    burst_factor: float = 1.0  # > 1: errors come in bursts (see BURST_CHANCE), in both tracks independently
     missing: str | None = None  # "canary" or "stable": that track has no series at all
+
+    @property
+    def bursty(self) -> bool:
+        return self.burst_factor > 1
 
     @property
     def healthy(self) -> bool:
@@ -61,8 +64,10 @@ TRUTHS: tuple[Truth, ...] = (
     Truth("slow share 1.3x", slow_factor=1.3),
     Truth("slow share 2x", slow_factor=2.0),
     Truth("slow share 5x", slow_factor=5.0),
-    Truth("healthy, bursty errors", bursty=True),
-    Truth("errors 2x, bursty", error_factor=2.0, bursty=True),
+    Truth("healthy, 10x error bursts", burst_factor=10.0),
+    Truth("errors 2x, 10x error bursts", error_factor=2.0, burst_factor=10.0),
+    Truth("healthy, 3x error bursts", burst_factor=3.0),
+    Truth("errors 2x, 3x error bursts", error_factor=2.0, burst_factor=3.0),
     Truth("canary series missing", missing="canary"),
     Truth("stable series missing", missing="stable"),
 )
@@ -103,13 +108,19 @@ def _events(
 
 
 def _bursty_track(
-    rng: np.random.Generator, per_minute: float, rollouts: int, minutes: int, error_factor: float, slow_factor: float
+    rng: np.random.Generator,
+    per_minute: float,
+    rollouts: int,
+    minutes: int,
+    error_factor: float,
+    slow_factor: float,
+    burst_factor: float,
 ) -> np.ndarray:
     shape = (rollouts, minutes)
     requests = rng.poisson(per_minute, shape)
     burst = rng.random(shape) < BURST_CHANCE
-    quiet = (1 - BURST_CHANCE * BURST_FACTOR) / (1 - BURST_CHANCE)
-    error_rate = ERROR_RATE * error_factor * np.where(burst, BURST_FACTOR, quiet)
+    quiet = (1 - BURST_CHANCE * burst_factor) / (1 - BURST_CHANCE)
+    error_rate = ERROR_RATE * error_factor * np.where(burst, burst_factor, quiet)
     return np.stack(_events(rng, requests, error_rate, slow_factor), axis=-1)
 
 
@@ -120,9 +131,14 @@ def generate(
     rng = np.random.default_rng(seed)
     canary_per_minute = canary_per_5m / 5
     stable_per_minute = canary_per_minute * (1 - canary_weight) / canary_weight
-    make = _bursty_track if truth.bursty else _track
-    canary = make(rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor)
-    stable = make(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0)
+    if truth.bursty:
+        canary = _bursty_track(
+            rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor, truth.burst_factor
+        )
+        stable = _bursty_track(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0, truth.burst_factor)
+    else:
+        canary = _track(rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor)
+        stable = _track(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0)
     return Rollouts(
         truth,
         canary_per_5m,
