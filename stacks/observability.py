@@ -119,9 +119,8 @@ def build_observability(platform: Platform) -> dict[str, Any]:
             "gate": gate_contract(s),
         }
     for tenant in s.tenants:
+        # Every tenant namespace gets its routing, so an agent added later pages from its first alert.
         oncall = {a.id: a.oncall_receiver for a in s.agents if tenant.id in a.tenants}
-        if not oncall:
-            continue
         names = set(oncall.values()) | set(obs.ticket_receivers.values())
         TenantAlertRouting(
             f"{tenant.id}-alert-routing",

@@ -113,6 +113,7 @@ def test_pod_request_canary_and_agent_alerts(tmp_path: Path) -> None:
                 pod_labels(),
             ],
             check("AgentCpuThrottling", "20m", []),
+            check("AgentCpuThrottlingSevere", "20m", []),
         ),
         case(
             "an HPA at its maximum for 15 minutes",
