@@ -14,6 +14,7 @@ criteria are the default `gates.slo`.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -258,7 +259,7 @@ class PathCost:
 
 def through_prometheus(
     batches: list[tuple[int, Rollouts, list[str]]], minutes: tuple[int, ...], sample_size: int, workdir: Path
-) -> tuple[dict[str, PathCost], Counter[str], list[str], float]:
+) -> tuple[dict[tuple[str, int], PathCost], Counter[str], list[str], float]:
     """Judge the subset at each listed look through Prometheus and compare with the in-process verdicts."""
     from tests.gates.conftest import PrometheusServer
 
@@ -266,7 +267,7 @@ def through_prometheus(
     server = PrometheusServer(workdir, traffic.openmetrics([(r, ids) for _, r, ids in batches]))
     server.start()
     setup = time.perf_counter() - started
-    costs = {m: PathCost() for m in METHODS}
+    costs = {(m, r.canary_per_5m): PathCost() for m in METHODS for _, r, _ in batches}
     agreement: Counter[str] = Counter()
     disagreements: list[str] = []
     try:
@@ -286,7 +287,7 @@ def through_prometheus(
                                     verdict = static_via_prometheus(client, agent_id, minute)
                                 else:
                                     verdict = fixed_via_prometheus(client, agent_id, minute, sample_size)
-                        cost = costs[method]
+                        cost = costs[(method, rollouts.canary_per_5m)]
                         cost.seconds += time.perf_counter() - clock
                         cost.queries += query_count(server.url) - before
                         cost.evaluations += 1
@@ -398,22 +399,31 @@ def targets(
     return lines, checks
 
 
-def cost_table(cells: dict[tuple[str, str, str, int], Cell], path: dict[str, PathCost], setup: float) -> list[str]:
+def cost_table(
+    cells: dict[tuple[str, str, str, int], Cell],
+    path: dict[tuple[str, int], PathCost],
+    levels: tuple[int, ...],
+    setup: float,
+) -> list[str]:
+    """Queries and milliseconds per evaluation through Prometheus per traffic level, and the in-process cost."""
     lines = [
-        "| method | queries per evaluation (Prometheus) | ms per evaluation (Prometheus) "
-        "| µs per evaluation (in-process) |",
-        "|---|---|---|---|",
+        "| method | " + " | ".join(f"{lv:,}/5m: queries, ms" for lv in levels) + " | in-process µs per evaluation |",
+        "|---|" + "---|" * (len(levels) + 1),
     ]
     for method in METHODS:
         evaluations = sum(c.evaluations for k, c in cells.items() if k[1] == method)
         seconds = sum(c.seconds for k, c in cells.items() if k[1] == method)
-        cost = path[method]
-        lines.append(
-            f"| {method} | {cost.queries / max(1, cost.evaluations):.1f} | "
-            f"{1000 * cost.seconds / max(1, cost.evaluations):.1f} | {1e6 * seconds / max(1, evaluations):.1f} |"
-        )
+        per_level = []
+        for level in levels:
+            cost = path[(method, level)]
+            n = max(1, cost.evaluations)
+            per_level.append(f"{cost.queries / n:.1f}, {1000 * cost.seconds / n:.1f}")
+        lines.append(f"| {method} | " + " | ".join(per_level) + f" | {1e6 * seconds / max(1, evaluations):.1f} |")
     lines.append("")
-    lines.append(f"Building the TSDB blocks and starting Prometheus took {setup:.1f} s.")
+    lines.append(
+        f"Building the TSDB blocks and starting Prometheus took {setup:.1f} s. In-process, static and "
+        "fixed-sample judge all rollouts of a look in one vectorised step (cost shown per rollout)."
+    )
     return lines
 
 
@@ -444,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few rollouts, to keep the script working")
     parser.add_argument("--out", type=Path, default=RESULTS / "gate_quality.md")
     args = parser.parse_args(argv)
+    # A terminated run still stops its Prometheus (the server is stopped in a `finally`).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     size = QUICK if args.quick else FULL
     wall = time.perf_counter()
     sample_size = fixed_sample_size()
@@ -556,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Cost per evaluation",
         "",
-        *cost_table(cells, path_costs, setup),
+        *cost_table(cells, path_costs, size.levels, setup),
         "",
         "## In-process vs real Prometheus",
         "",
