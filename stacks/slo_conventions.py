@@ -21,6 +21,8 @@ READY_PODS = "slo:ready_pods:count"
 
 REQUEST_RATE = "agent:agent_requests:rate{window}"
 """Throughput, recorded for capacity planning; never paged on."""
+CAPACITY_RATIO = "agent:agent_requests:capacity_ratio{window}"
+"""Throughput as a share of `slo.capacity_rps`, the rate the notes size for."""
 TRACK_ERROR_RATIO = "agent_track:sli_error:ratio_rate{window}"
 """Error ratio per track and version: canary against stable."""
 LATENCY_QUANTILE = "agent:agent_request_duration_seconds:{quantile}_rate{window}"

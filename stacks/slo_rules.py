@@ -203,6 +203,11 @@ def workload_rules(w: Workload, slo: Slo) -> list[Rule]:
             w.labels,
         ),
         record(c.windowed(c.REQUEST_RATE, REQUEST_RATE_WINDOW), w.rate(requests, REQUEST_RATE_WINDOW), w.labels),
+        record(
+            c.windowed(c.CAPACITY_RATIO, REQUEST_RATE_WINDOW),
+            f"{c.windowed(c.REQUEST_RATE, REQUEST_RATE_WINDOW)}{w.selector()} / {number(slo.capacity_rps)}",
+            w.labels,
+        ),
     ]
     bucket = REQUEST_DURATION.series[0]
     for name, q in QUANTILES.items():

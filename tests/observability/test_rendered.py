@@ -186,13 +186,17 @@ def test_service_monitor_selects_the_per_track_services(rendered: Callable[[str]
         services = [
             o
             for p, o in manifests.items()
-            if o["kind"] == "Service" and p.parts[0] == namespace and o["metadata"].get("labels", {}).get("agent-id")
+            if o["kind"] == "Service"
+            and p.parts[0] == namespace
+            and o["metadata"]["labels"].get("agent-id") == agent_id
         ]
-        for service in services:
-            labels = service["metadata"]["labels"]
-            selected = labels.get("agent-id") == agent_id and "track" in labels
-            if selected:
-                assert "metrics" in [port.get("name") for port in service["spec"]["ports"]]
+        selected = {o["metadata"]["name"]: o for o in services if "track" in o["metadata"]["labels"]}
+        # Only the per-track Services: the client Service would scrape every pod a second time.
+        assert f"{agent_id}-stable" in selected
+        assert set(selected) <= {f"{agent_id}-stable", f"{agent_id}-canary"}
+        assert agent_id not in selected
+        for service in selected.values():
+            assert "metrics" in [port.get("name") for port in service["spec"]["ports"]]
 
 
 @pytest.mark.parametrize("stack", STACKS)
