@@ -130,7 +130,8 @@ class AgentService(pulumi.ComponentResource):
         if args.kind == "StatefulSet":
             headless = k8s.core.v1.Service(
                 f"{name}-headless",
-                metadata=self._meta(f"{args.name}-headless", release),
+                # No `track` label: the ServiceMonitor selects per-track Services, and this one has no metrics port.
+                metadata=self._meta(f"{args.name}-headless", release, track_label=False),
                 spec={
                     "clusterIP": "None",
                     "selector": args.selector(),

@@ -55,7 +55,7 @@ class SmokeCheck(pulumi.ComponentResource):
         job_name = f"{agent.id}-smoke-{version_slug(args.version)}"[:63].rstrip("-")
         job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata={"name": job_name, "namespace": args.namespace, "labels": labels},
+            metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, "agent-id": agent.id}},
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": 300,

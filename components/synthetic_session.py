@@ -90,10 +90,12 @@ class SyntheticSession(pulumi.ComponentResource):
         agent = args.agent
         settings = agent.synthetic_session
         labels = {PROBE_LABEL: agent.id, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+        # The objects name their agent; their pods do not, so no agent Service or selector picks them up.
+        owned = {**labels, "agent-id": agent.id}
 
         k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
-            metadata={"name": f"{agent.id}-probes-egress", "namespace": args.namespace, "labels": labels},
+            metadata={"name": f"{agent.id}-probes-egress", "namespace": args.namespace, "labels": owned},
             spec={
                 "podSelector": {"matchLabels": {PROBE_LABEL: agent.id}},
                 "policyTypes": ["Egress"],
@@ -137,7 +139,7 @@ class SyntheticSession(pulumi.ComponentResource):
             deadline = settings.request.timeout_seconds + 120
             cron = k8s.batch.v1.CronJob(
                 f"{name}-cron",
-                metadata={"name": f"{agent.id}-synthetic-session", "namespace": args.namespace, "labels": labels},
+                metadata={"name": f"{agent.id}-synthetic-session", "namespace": args.namespace, "labels": owned},
                 spec={
                     "schedule": settings.schedule,
                     "concurrencyPolicy": "Forbid",
