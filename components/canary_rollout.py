@@ -88,7 +88,6 @@ class CanaryRollout(pulumi.ComponentResource):
         super().__init__("agent-platform:components:CanaryRollout", name, None, opts)
         self._args = args
         self._name = name
-        child = pulumi.ResourceOptions(parent=self)
         plan, agent = args.plan, args.agent
         blue_green = plan.strategy == "blue_green"
 
@@ -170,7 +169,9 @@ class CanaryRollout(pulumi.ComponentResource):
                     [self.canary.workload],
                 )
         if has_canary and not plan.forced_rollback:
-            self._stage_clock(plan.stage, [gate] if gate is not None else [r for r in [stage_applied] if r])
+            # Its inputs come through the verdict too: a gate that holds never starts the next stage's clock.
+            stage = result.apply(lambda _: plan.stage) if gate is not None else plan.stage
+            self._stage_clock(plan.stage, [gate] if gate is not None else [r for r in [stage_applied] if r], stage)
 
         SyntheticSession(
             f"{name}-synthetic",
@@ -244,13 +245,18 @@ class CanaryRollout(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _stage_clock(self, stage: int, depends_on: list[pulumi.Resource]) -> StageClock:
+    def _stage_clock(
+        self, stage: int, depends_on: list[pulumi.Resource], stage_input: pulumi.Input[int] | None = None
+    ) -> StageClock:
         a = self._args
         assert a.plan.canary is not None
         return StageClock(
             f"{self._name}-clock-{stage}",
             StageClockArgs(
-                agent_id=a.agent.id, stage=stage, canary_version=a.plan.canary.version, tenant_id=a.tenant_id
+                agent_id=a.agent.id,
+                stage=stage if stage_input is None else stage_input,
+                canary_version=a.plan.canary.version,
+                tenant_id=a.tenant_id,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
