@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 # (logical name, inputs[, region of the resource's provider]) -> outputs
@@ -134,13 +134,18 @@ OFFLINE_EPOCH = "2025-01-01T00:00:00Z"
 
 @computes("pulumi-python:dynamic/agent-platform:StageClock")
 def _stage_clock(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    applied = datetime.fromisoformat(OFFLINE_EPOCH) + timedelta(days=int(inputs.get("stage") or 0))
+    stage = inputs.get("stage")
+    days = int(stage) if isinstance(stage, int | float) else 0  # unknown in a preview, as the output will be
+    applied = datetime.fromisoformat(OFFLINE_EPOCH) + timedelta(days=days)
     return {"applied_at": applied.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 @computes("pulumi-python:dynamic/agent-platform:SloGate")
 def _slo_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    started = datetime.fromisoformat(str(inputs.get("stage_started_at") or OFFLINE_EPOCH).replace("Z", "+00:00"))
+    start = inputs.get("stage_started_at")
+    # In a preview the clock's time is unknown; the engine then reports every gate output as unknown too.
+    start = start if isinstance(start, str) and start else OFFLINE_EPOCH
+    started = datetime.fromisoformat(start.replace("Z", "+00:00"))
     passed = (started + timedelta(seconds=float(inputs.get("min_duration_seconds") or 0))).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
