@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.render_scale")
     parser.add_argument("--quick", action="store_true", help="two tiny sizes, to keep the script working")
     parser.add_argument("--one", nargs=4, metavar=("TENANTS", "AGENTS", "MODE", "WORKDIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", help="comma-separated TENANTSxAGENTS, e.g. 10x1,50x5 (default: the full grid)")
     parser.add_argument("--out", type=Path, default=RESULTS / "render_scale.md")
     args = parser.parse_args(argv)
     if args.one:
@@ -147,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one(int(tenants), int(agents), mode, Path(workdir))))
         return 0
     rows = []
-    for tenants, agents in QUICK_GRID if args.quick else FULL_GRID:
+    grid = FULL_GRID
+    if args.quick:
+        grid = QUICK_GRID
+    elif args.sizes:
+        grid = [(int(t), int(a)) for t, a in (size.split("x") for size in args.sizes.split(","))]
+    for tenants, agents in grid:
         with tempfile.TemporaryDirectory() as tmp:
             ours = run_child(tenants, agents, "program", Path(tmp))
             floor = run_child(tenants, agents, "floor", Path(tmp))
@@ -168,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     exponent = fit_exponent([(r["resources"], r["ours"]) for r in rows])
     floor_exponent = fit_exponent([(r["resources"], r["floor"]) for r in rows])
-    report = f"{table(rows)}\n\nScaling exponent (time vs resources): ours {exponent:.2f}, floor {floor_exponent:.2f}\n"
+    command = "python -m benchmarks.render_scale" + (f" --sizes {args.sizes}" if args.sizes else "")
+    report = (
+        f"Command: `{command}`\n\n{table(rows)}\n\n"
+        f"Scaling exponent (time vs resources): ours {exponent:.2f}, floor {floor_exponent:.2f}\n"
+    )
     print(report)
     if not args.quick:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ and enforces the production rollout checklist. Any change of input replaces the 
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from providers.stage_clock import Clock, format_time, system_clock
 from stacks.settings.agents import Agent
 from stacks.settings.base import Settings
 from stacks.settings.gates import GaGate, RolloutChecklist
+from stacks.settings.slo import seconds
 from stacks.settings.stack import StackSettings
 
 GA_GATE_TYPE = "pulumi-python:dynamic/agent-platform:GaReadinessGate"
@@ -85,8 +85,7 @@ class GaDecision:
 
 
 def max_age(text: str) -> timedelta:
-    number, unit = re.fullmatch(r"(\d+)([hd])", text).groups()
-    return timedelta(hours=int(number)) if unit == "h" else timedelta(days=int(number))
+    return timedelta(seconds=seconds(text))
 
 
 def evaluate_ga(spec: GaSpec, now: datetime, root: Path) -> GaDecision:

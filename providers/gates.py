@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,13 +24,14 @@ from providers.ga_gate import evaluate_ga, ga_spec
 from providers.prometheus import Credentials
 from providers.slo_gate import GateSpec, evaluate
 from providers.stage_clock import STAGE_CLOCK_TYPE, parse_time, system_clock
+from stacks.feature_flags import resolve_flags
 from stacks.offline.engine import PROJECT_ROOT, stack_config
+from stacks.rollout_plan import plan_rollout
 from stacks.settings import SettingsError, StackSettings, settings_from_config
 from stacks.settings.agents import Agent
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 2, "error": 3}
 PRIORITY = ("error", "fail", "inconclusive", "pass")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,6 @@ class GateResult:
     verdict: str
     report: str
     checks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def seconds(duration: str) -> float:
-    number, unit = re.fullmatch(r"(\d+)([smhdw])", duration).groups()
-    return int(number) * UNITS[unit]
 
 
 def stage_starts(state: dict[str, Any] | None) -> dict[tuple[str, str | None, int], str]:
@@ -61,34 +56,38 @@ def stage_starts(state: dict[str, Any] | None) -> dict[tuple[str, str | None, in
 
 
 def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """One gate per tenant for each agent whose `stage` moves a canary past a gated stage."""
+    """The gates the next `up` evaluates: the same rollout plan the program builds, one per exposed tenant."""
     planned = []
-    policy = settings.canary
+
+    def in_cohort(tenant_id: str) -> bool:
+        tenant = settings.tenant(tenant_id)
+        return resolve_flags(tenant, settings.tier(tenant.tier), settings.feature_flags).canary_cohort
+
     for agent in settings.agents:
-        rollout = agent.rollout
-        if rollout.canary is None or rollout.rollback or rollout.stage < 1 or policy.weights[rollout.stage - 1] == 0:
+        plan = plan_rollout(agent, settings.environment, settings.canary, in_cohort)
+        gate = plan.gate
+        if gate is None or agent.rollout.canary is None:
             continue
-        minimum = seconds(policy.min_durations[rollout.stage - 1])
-        for tenant in agent.tenants:
-            start = starts.get((agent.id, tenant, rollout.stage - 1), default_start)
+        for tenant in plan.exposed:
+            start = starts.get((agent.id, tenant, gate.previous_stage), default_start)
             planned.append(
                 (
-                    f"SLO gate {agent.id}/{tenant} {policy.weights[rollout.stage]}%",
+                    f"SLO gate {agent.id}/{tenant} {gate.weight}%",
                     {
                         "prometheus_url": settings.gates.prometheus.url,
                         "namespace": settings.namespace(tenant),
                         "agent_id": agent.id,
                         "tenant_id": tenant,
                         "stable_version": agent.version,
-                        "canary_version": rollout.canary.version,
-                        "stage": rollout.stage,
-                        "weight": policy.weights[rollout.stage],
+                        "canary_version": agent.rollout.canary.version,
+                        "stage": gate.stage,
+                        "weight": gate.weight,
                         "stage_started_at": start,
-                        "min_duration_seconds": minimum,
-                        "max_duration_seconds": minimum * policy.max_duration_factor,
+                        "min_duration_seconds": gate.min_duration_seconds,
+                        "max_duration_seconds": gate.max_duration_seconds,
                         "criteria": settings.gates.slo.model_dump(),
-                        "policy": rollout.policy or policy.policy,
-                        "mode": "blue_green" if rollout.strategy == "blue_green" else "canary",
+                        "policy": gate.policy,
+                        "mode": gate.mode,
                         "error_statuses": settings.names.error_statuses,
                         "labels": settings.names.metric_labels.model_dump(),
                         "query_timeout_seconds": settings.gates.prometheus.query_timeout_seconds,

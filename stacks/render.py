@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from policy.offline import check as policy_check
+from policy.offline import format as policy_format
 from stacks.diff import diff_resources, format_diff
 from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
 from stacks.settings import SettingsError
@@ -149,10 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(summary(recording))
     print(f"\nWrote {args.out / args.stack}")
+    # The policy pack's own rule functions, so a developer sees violations without the Pulumi CLI.
+    violations = policy_check(args.out / args.stack)
+    print("\n" + policy_format(violations))
     if args.diff:
         print("\nChanges against", args.diff)
         print(format_diff(diff_resources(load_resources(args.diff), load_resources(args.out / args.stack))))
-    return 0
+    return 1 if any(v.mandatory for v in violations) else 0
 
 
 def exit_now(code: int) -> None:

@@ -7,7 +7,6 @@ What the gate then decides (`outcome`) is pure too: the components only wire it 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,20 +14,15 @@ from typing import Literal
 from stacks.feature_flags import cohort_bucket
 from stacks.settings.agents import Agent, Track
 from stacks.settings.canary import CanaryPolicy
+from stacks.settings.slo import seconds
 from stacks.settings.tenancy import Environment
 
 Mode = Literal["canary", "blue_green"]
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 BLUE_GREEN_STAGES = (0, 1)
 
 
 class GateHeldError(Exception):
     """The gate neither passed nor rolled back; the `up` stops and nothing that depends on it changes."""
-
-
-def seconds(duration: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)([smhdw])", duration).groups()
-    return int(number) * UNITS[unit]
 
 
 def image_ref(image: str, version: str, digest: str | None) -> str:

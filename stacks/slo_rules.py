@@ -12,7 +12,6 @@ out instead of being generated as an alert that can never fire.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from stacks.metrics_catalog import (
     le_matcher,
     status_matcher,
 )
-from stacks.settings.slo import Slo
+from stacks.settings.slo import Slo, seconds
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
@@ -37,14 +36,6 @@ REQUEST_RATE_WINDOW = "1m"
 BAD_MINUTE_WINDOW = "1m"
 PERIOD_GROUP_INTERVAL = "1m"
 ABSENT_FOR = "10m"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def seconds(duration: str) -> int:
-    match = re.fullmatch(r"(\d+)([smhdw])", duration)
-    if not match:
-        raise ValueError(f"{duration!r} is not a duration like 5m, 1h, 30d")
-    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def number(value: float) -> str:

@@ -61,7 +61,10 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str = "us-east-1") 
         "resourceId": f"db-{_digest(identifier, length=26).upper()}",
         "masterUserSecrets": [
             {
-                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_digest(identifier, 'secret', length=36)}",
+                "secretArn": (
+                    f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:"
+                    f"rds!db-{_digest(identifier, 'secret', length=36)}"
+                ),
                 "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
                 "secretStatus": "active",
             }

@@ -41,7 +41,23 @@ _KUBE_PROMETHEUS_VALUES: dict[str, object] = {
             "ruleSelector": {"matchLabels": {"prometheus": "kube-prometheus"}},
         }
     },
-    "grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}}},
+    "alertmanager": {
+        "alertmanagerSpec": {
+            "alertmanagerConfigSelector": {"matchLabels": {"alertmanager": "kube-prometheus"}},
+            "alertmanagerConfigNamespaceSelector": {},
+        }
+    },
+    "grafana": {
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": "grafana_dashboard",
+                "searchNamespace": "ALL",
+                "folderAnnotation": "grafana_folder",
+                "provider": {"foldersFromFilesStructure": True},
+            }
+        }
+    },
 }
 _ADAPTER_VALUES: dict[str, object] = {
     "prometheus": {"url": "http://kube-prometheus-stack-prometheus.monitoring.svc", "port": 9090},
@@ -62,6 +78,21 @@ _ADAPTER_VALUES: dict[str, object] = {
             },
         ],
     },
+}
+
+# The program creates Velero's storage and snapshot locations itself (per data residency), so the chart
+# must not; the node agent does file-system backups for volumes whose snapshots cannot leave the region.
+_VELERO_VALUES: dict[str, object] = {
+    "deployNodeAgent": True,
+    "configuration": {"backupStorageLocation": [], "volumeSnapshotLocation": []},
+    "serviceAccount": {"server": {"create": True, "name": "velero-server"}},
+    "initContainers": [
+        {
+            "name": "velero-plugin-for-aws",
+            "image": "velero/velero-plugin-for-aws:v1.11.1",
+            "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+        }
+    ],
 }
 
 
@@ -96,7 +127,7 @@ def _default_addons() -> dict[str, Addon]:
             "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2", "kube-system"
         ),
         "vpa": addon("vpa", "https://charts.fairwinds.com/stable", "4.7.2", "vpa"),
-        "velero": addon("velero", "https://vmware-tanzu.github.io/helm-charts", "9.1.0", "velero"),
+        "velero": addon("velero", "https://vmware-tanzu.github.io/helm-charts", "9.1.0", "velero", _VELERO_VALUES),
         "external-secrets": addon(
             "external-secrets", "https://charts.external-secrets.io", "0.16.1", "external-secrets"
         ),

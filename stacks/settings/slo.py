@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field
 
 from stacks.settings.base import Settings
 
 DURATION_PATTERN = r"^\d+(s|m|h|d|w)$"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def seconds(duration: str) -> int:
+    """A settings duration (`5m`, `1h`, `30d`) in seconds; the one parser every module uses."""
+    match = re.fullmatch(r"(\d+)([smhdw])", duration)
+    if not match:
+        raise ValueError(f"{duration!r} is not a duration like 5m, 1h, 30d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 class LatencyObjective(Settings):

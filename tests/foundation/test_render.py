@@ -232,3 +232,22 @@ def test_addons_are_pinned_helm_releases_when_installed(rendered: Callable[[str]
     }
     assert all(r["inputs"]["version"][0].isdigit() or r["inputs"]["version"][0] == "v" for r in releases)
     assert not any(r["type"] == "kubernetes:helm.sh/v3:Release" for r in load_resources(rendered("dev")))
+
+
+def test_render_runs_the_policy_pack_and_fails_on_a_mandatory_violation(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+
+    def unpinned(config: dict) -> None:
+        config["agent-platform:agents"][0]["version"] = "latest"
+
+    edit_stack(project, "dev", unpinned)
+    result = render_stack("dev", tmp_path / "out", cwd=project)
+    assert result.returncode == 1
+    assert "[mandatory] images-pinned: acme-support-bot-stable-workload" in result.stdout
+    assert (tmp_path / "out" / "dev" / "resources.json").exists()  # written, so the violation can be inspected
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stacks_pass_the_policy_pack_in_the_render(rendered: Callable[[str], Path], stack: str) -> None:
+    summary = (rendered(stack).parent / f"{stack}.summary.txt").read_text()
+    assert "Policy pack: no violations" in summary
