@@ -8,6 +8,7 @@ import pulumi
 
 from components.agent_service import DEFAULT_REPLICAS, Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
+from providers.ga_gate import GaReadinessGate, ga_spec
 from stacks.rollout_plan import plan_rollout
 from stacks.settings.agents import Agent
 from stacks.settings.stack import StackSettings
@@ -42,6 +43,13 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
     agents: dict[str, Any] = {}
     for agent in s.agents:
         plan = plan_rollout(agent, s.environment, s.canary, lambda t: platform.flags[t].canary_cohort)
+        # An agent is `ga` in prod only behind a passed GA readiness gate: its workloads depend on the gate,
+        # so a failing gate fails the `up` before any of them changes.
+        ga_gate = (
+            GaReadinessGate(f"{agent.id}-ga-gate", ga_spec(s, agent))
+            if s.environment == "prod" and agent.lifecycle_stage == "ga"
+            else None
+        )
         per_tenant: dict[str, Any] = {}
         for tenant_id in agent.tenants:
             tenant = platform.tenants[tenant_id]
@@ -64,7 +72,9 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
                     synthetic_session=synthetic_session_on(s, agent),
                     gates=gates,
                 ),
-                opts=pulumi.ResourceOptions(provider=platform.k8s_provider, depends_on=[tenant]),
+                opts=pulumi.ResourceOptions(
+                    provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]
+                ),
             )
             per_tenant[tenant_id] = {
                 "namespace": namespace,
@@ -86,5 +96,6 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
             "canary_version": plan.canary.version if plan.canary else None,
             "tenants_exposed": list(plan.exposed),
             "tenants": per_tenant,
+            "ga_gate_verdict": ga_gate.verdict if ga_gate else None,
         }
     return {"agents": agents}
