@@ -89,7 +89,7 @@ class RedisCache(pulumi.ComponentResource):
                 engine="redis",
                 access_string=f"on ~{prefix}:* &{prefix}:* +@all -@dangerous",
                 authentication_mode={"type": "iam" if r.iam_auth else "no-password-required"},
-                tags=config.tags,
+                tags={**config.tags, "tenant-id": prefix},
                 opts=child,
             )
             users.append(user)
