@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.aws_config import irsa_trust
 
 
 @dataclass(frozen=True)
@@ -24,24 +25,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:WorkloadIdentity", name, None, opts)
-        subject = f"system:serviceaccount:{args.namespace}:{args.service_account}"
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-            lambda v: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Federated": v[0]},
-                            "Action": "sts:AssumeRoleWithWebIdentity",
-                            # Exact match on the subject: no other ServiceAccount may assume this role.
-                            "Condition": {"StringEquals": {f"{v[1]}:sub": subject, f"{v[1]}:aud": "sts.amazonaws.com"}},
-                        }
-                    ],
-                },
-                sort_keys=True,
-            )
-        )
+        trust = irsa_trust(args.oidc_provider_arn, args.oidc_issuer, args.namespace, args.service_account)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{args.namespace}-{args.service_account}"[:64],
