@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks.settings.cluster import Addon
+from stacks.settings.stack import deep_merge
 
 
 @dataclass(frozen=True)
 class ClusterAddonsArgs:
     addons: dict[str, Addon]
+    value_overlays: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per add-on values merged over the settings' values; may hold Outputs of other components."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -31,7 +35,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     namespace=addon.namespace,
                     create_namespace=True,
                     repository_opts={"repo": addon.repository},
-                    values=addon.values,
+                    values=deep_merge(addon.values, args.value_overlays.get(addon_name, {})),
                     atomic=True,
                     timeout=600,
                     opts=pulumi.ResourceOptions(parent=self),

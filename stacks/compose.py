@@ -101,12 +101,17 @@ def build_tenancy(platform: Platform) -> None:
         )
 
 
-def build_cluster_extras(platform: Platform) -> None:
+def build_cluster_extras(platform: Platform, velero_role_arn: pulumi.Input[str] | None = None) -> None:
     s = platform.settings
     if s.cluster.install_addons:
+        # Values only known once other components exist: Velero's server assumes the role the data part made.
+        overlays: dict[str, dict[str, Any]] = {}
+        if velero_role_arn is not None:
+            annotation = {"eks.amazonaws.com/role-arn": velero_role_arn}
+            overlays["velero"] = {"serviceAccount": {"server": {"annotations": annotation}}}
         ClusterAddons(
             "addons",
-            ClusterAddonsArgs(addons=s.cluster.addons),
+            ClusterAddonsArgs(addons=s.cluster.addons, value_overlays=overlays),
             opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
         )
     if s.gitops.render_yaml_to and s.gitops.repo_url:
@@ -143,9 +148,9 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     cluster = connect(stack, settings.cluster)
     k8s_provider, aws_provider = build_providers(stack, settings, cluster)
     platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
-    build_cluster_extras(platform)
     build_tenancy(platform)
     data = build_data(platform)
+    build_cluster_extras(platform, data["data"]["velero"]["role_arn"])
     workloads = build_workloads(platform)
     observability = build_observability(platform)
     return {

@@ -251,3 +251,17 @@ def test_render_runs_the_policy_pack_and_fails_on_a_mandatory_violation(tmp_path
 def test_stacks_pass_the_policy_pack_in_the_render(rendered: Callable[[str], Path], stack: str) -> None:
     summary = (rendered(stack).parent / f"{stack}.summary.txt").read_text()
     assert "Policy pack: no violations" in summary
+
+
+def test_velero_release_assumes_the_role_the_data_part_made(rendered: Callable[[str], Path]) -> None:
+    folder = rendered("prod")
+    release = next(
+        r
+        for r in load_resources(folder)
+        if r["type"] == "kubernetes:helm.sh/v3:Release" and r["inputs"]["name"] == "velero"
+    )
+    role_arn = json.loads((folder / "outputs.json").read_text())["data"]["velero"]["role_arn"]
+    server = release["inputs"]["values"]["serviceAccount"]["server"]
+    assert server["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
+    assert server["name"] == "velero-server"
+    assert release["inputs"]["values"]["deployNodeAgent"] is True
