@@ -39,9 +39,7 @@ class Platform:
     """(tenant id, agent id) -> the agent's IAM role in that tenant."""
 
 
-def build_providers(
-    stack: str, settings: StackSettings, cluster: ClusterConnection
-) -> tuple[k8s.Provider, aws.Provider]:
+def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tuple[k8s.Provider, aws.Provider]:
     k8s_provider = k8s.Provider(
         "k8s",
         kubeconfig=cluster.kubeconfig,
@@ -146,7 +144,7 @@ def tenant_outputs(platform: Platform) -> dict[str, Any]:
 def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     """Create every resource of the stack and return the outputs to export (the contract in the README)."""
     cluster = connect(stack, settings.cluster)
-    k8s_provider, aws_provider = build_providers(stack, settings, cluster)
+    k8s_provider, aws_provider = build_providers(settings, cluster)
     platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
     build_tenancy(platform)
     data = build_data(platform)
