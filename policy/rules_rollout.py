@@ -17,6 +17,7 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
 from stacks.settings import StackSettings
+from stacks.settings.agents import Agent
 
 PROMETHEUS_RULE = "PrometheusRule"
 AGENT_LABEL = "agent-id"
@@ -124,61 +125,82 @@ def _has_alert(rule_object: PolicyResource) -> bool:
     return any(get(rule, "alert") for group in groups for rule in items(get(group, "rules")))
 
 
-def agent_slo(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+@dataclass(frozen=True)
+class ProdAgent:
+    """An agent with a rendered workload in prod, as the per-agent rules see it."""
+
+    agent_id: str
+    agent: Agent | None
+    """Its settings entry; None when the workload names an agent the stack file does not have."""
+    urn: str
+    """Where a violation is reported: the agent's first workload."""
+
+
+def _prod_agents(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> tuple[StackSettings, str, list[ProdAgent]] | None:
     context = _context(args, report_violation)
     if context is None:
+        return None
+    settings, stack = context
+    agents = {agent.id: agent for agent in settings.agents}
+    workloads = agent_workloads(args.resources, settings)
+    found = [
+        ProdAgent(agent_id, agents.get(agent_id), next(w.urn for w in workloads if w.agent_id == agent_id))
+        for agent_id in sorted({w.agent_id for w in workloads})
+    ]
+    return settings, stack, found
+
+
+def agent_slo(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    prod = _prod_agents(args, report_violation)
+    if prod is None:
         return
-    settings, _ = context
+    settings, _, agents = prod
     label = settings.names.metric_labels.agent_id
     rules = [r for r in args.resources if kubernetes_kind(r.resource_type) == PROMETHEUS_RULE]
-    workloads = agent_workloads(args.resources, settings)
-    for agent_id in sorted({w.agent_id for w in workloads}):
-        mine = [r for r in rules if _mentions(r, agent_id, label)]
+    for entry in agents:
+        mine = [r for r in rules if _mentions(r, entry.agent_id, label)]
         if not any(_has_alert(r) for r in mine):
             report_violation(
-                f"agent '{agent_id}' runs in prod without an SLO: no PrometheusRule with alerting rules for it "
-                f'(label {AGENT_LABEL}={agent_id} or rules on {label}="{agent_id}"). Keep the agent in the '
+                f"agent '{entry.agent_id}' runs in prod without an SLO: no PrometheusRule with alerting rules for it "
+                f'(label {AGENT_LABEL}={entry.agent_id} or rules on {label}="{entry.agent_id}"). Keep the agent in the '
                 "settings' `agents` list so the observability component renders its SLO and burn-rate alerts.",
-                next(w.urn for w in workloads if w.agent_id == agent_id),
+                entry.urn,
             )
 
 
 def agent_rollback_policy(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    context = _context(args, report_violation)
-    if context is None:
+    prod = _prod_agents(args, report_violation)
+    if prod is None:
         return
-    settings, stack = context
-    agents = {agent.id: agent for agent in settings.agents}
-    workloads = agent_workloads(args.resources, settings)
-    for agent_id in sorted({w.agent_id for w in workloads}):
-        agent = agents.get(agent_id)
+    settings, stack, agents = prod
+    for entry in agents:
+        agent = entry.agent
         policy = (agent.rollout.policy or settings.canary.policy) if agent else None
         if policy != "rollback":
             why = "is not in the stack's agents" if agent is None else f"fails a gate with policy {policy!r}"
             report_violation(
-                f"agent '{agent_id}' {why}: in prod a failed gate must roll the canary back. Set "
+                f"agent '{entry.agent_id}' {why}: in prod a failed gate must roll the canary back. Set "
                 f"agents[].rollout.policy (or canary.policy) to 'rollback' in Pulumi.{stack}.yaml.",
-                next(w.urn for w in workloads if w.agent_id == agent_id),
+                entry.urn,
             )
 
 
 def agent_oncall_owner(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    context = _context(args, report_violation)
-    if context is None:
+    prod = _prod_agents(args, report_violation)
+    if prod is None:
         return
-    settings, stack = context
-    agents = {agent.id: agent for agent in settings.agents}
-    workloads = agent_workloads(args.resources, settings)
-    for agent_id in sorted({w.agent_id for w in workloads}):
-        agent = agents.get(agent_id)
+    _, stack, agents = prod
+    for entry in agents:
         missing = (
             ["owner", "oncall_receiver"]
-            if agent is None
-            else [field for field in ("owner", "oncall_receiver") if not getattr(agent, field).strip()]
+            if entry.agent is None
+            else [field for field in ("owner", "oncall_receiver") if not getattr(entry.agent, field).strip()]
         )
         if missing:
             report_violation(
-                f"agent '{agent_id}' runs in prod without {' and '.join(missing)}. Declare the owning team and "
+                f"agent '{entry.agent_id}' runs in prod without {' and '.join(missing)}. Declare the owning team and "
                 f"the Alertmanager receiver that pages it under agents[] in Pulumi.{stack}.yaml.",
-                next(w.urn for w in workloads if w.agent_id == agent_id),
+                entry.urn,
             )
