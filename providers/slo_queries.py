@@ -6,11 +6,13 @@ it) and handles counter resets from restarted pods. Sums run over every capabili
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-REQUESTS_METRIC = "agent_requests_total"
-DURATION_METRIC = "agent_request_duration_seconds"
+from stacks.metrics_catalog import REQUEST_DURATION, REQUESTS, le_matcher, status_matcher
+
+# Names come from the metrics catalog, like the rules' and dashboards' do.
+REQUESTS_METRIC = REQUESTS.name
+DURATION_METRIC = REQUEST_DURATION.name
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,6 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def le_matcher(threshold: float) -> str:
-    """Bucket label as Go (`2`) or Python (`2.0`) clients write it; the threshold must be a boundary."""
-    spellings = sorted({format(threshold, "g"), repr(float(threshold))})
-    return 'le=~"' + "|".join(re.escape(s).replace("\\", "\\\\") for s in spellings) + '"'
-
-
 def track_queries(
     selector: Selector,
     window_seconds: int,
@@ -60,8 +56,7 @@ def track_queries(
     very_slow_seconds: float,
 ) -> TrackQueries:
     window = f"[{window_seconds}s]"
-    statuses = "|".join(re.escape(s) for s in error_statuses).replace("\\", "\\\\")
-    status = f'{selector.labels["status"]}=~"{statuses}"'
+    status = status_matcher(error_statuses, selector.labels["status"])
 
     def total(metric: str, extra: str = "") -> str:
         return f"sum(increase({metric}{selector.matchers(extra)}{window}))"
