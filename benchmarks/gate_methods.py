@@ -77,13 +77,19 @@ def floors(
     ]
 
 
-def track(counts: np.ndarray) -> Track:
-    requests, errors, slow, very_slow = (int(v) for v in counts)
-    return Track(Proportion(errors, requests), Proportion(slow, requests), Proportion(very_slow, requests))
+def track(units: np.ndarray) -> Track:
+    """One track from its counts per unit of time, shape (units, 4): totals and the per-unit split."""
+    requests, errors, slow, very_slow = (units[:, i].tolist() for i in range(4))
+
+    def proportion(events: list[int]) -> Proportion:
+        return Proportion(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
+
+    return Track(proportion(errors), proportion(slow), proportion(very_slow))
 
 
 def ours(canary: np.ndarray | None, stable: np.ndarray | None, criteria: SloGateCriteria, timing: Timing) -> str:
-    """The gate's verdict on one rollout's counts; a track without series is `error`, as the gate reports it."""
+    """The gate's verdict on one rollout's per-unit counts, shape (units, 4); a track without series is
+    `error`, as the gate reports it."""
     if canary is None or stable is None:
         return "error"
     return decide(track(canary), track(stable), criteria, timing, bounds=False).verdict

@@ -102,7 +102,10 @@ def verdicts_at(method: str, rollouts: Rollouts, minute: int, sample_size: int) 
     if method == "ours":
         out = [
             methods.ours(
-                None if canary is None else canary[i], None if stable is None else stable[i], CRITERIA, timing(minute)
+                None if rollouts.canary is None else rollouts.canary[i, :minute],
+                None if rollouts.stable is None else rollouts.stable[i, :minute],
+                CRITERIA,
+                timing(minute),
             )
             for i in range(n)
         ]
@@ -156,15 +159,15 @@ def requests_to_decision(
     steps = round(horizon / resolution)
     rollouts = traffic.generate(truth, step * 5, streams, steps, seed, WEIGHT)
     assert rollouts.canary is not None and rollouts.stable is not None
-    canary, stable = np.cumsum(rollouts.canary, axis=1), np.cumsum(rollouts.stable, axis=1)
+    canary, stable = rollouts.canary, rollouts.stable
     anytime = Timing(1.0, 0.0, 1e12)
     decided, wrong = [], 0
     right = "pass" if truth.healthy else "fail"
     for i in range(streams):
-        for t in range(steps):
-            verdict = methods.ours(canary[i, t], stable[i, t], CRITERIA, anytime)
+        for t in range(1, steps + 1):
+            verdict = methods.ours(canary[i, :t], stable[i, :t], CRITERIA, anytime)
             if verdict in ("pass", "fail"):
-                decided.append(int(canary[i, t, 0]))
+                decided.append(int(canary[i, :t, 0].sum()))
                 wrong += verdict != right
                 break
     return decided, wrong
@@ -242,10 +245,12 @@ def fixed_via_prometheus(client: PrometheusClient, agent_id: str, minute: int, s
 
 
 def query_count(url: str) -> int:
-    """Instant queries Prometheus has answered so far, from its own metrics."""
+    """Instant and range queries Prometheus has answered so far, from its own metrics."""
     total = 0
     for line in requests.get(f"{url}/metrics", timeout=5).text.splitlines():
-        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/v1/query"' in line:
+        if line.startswith("prometheus_http_requests_total{") and (
+            'handler="/api/v1/query"' in line or 'handler="/api/v1/query_range"' in line
+        ):
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 

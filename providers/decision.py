@@ -14,6 +14,17 @@ boundary among requests), judged by a sequential test that stays valid however o
 * An absolute limit uses a beta-mixture martingale on the canary's own binomial: M(L) >= 1/beta with
   the rate estimate under L passes (an anytime-valid upper bound below L), M(L) >= 1/alpha above fails.
 
+Both tests assume independent requests. Failures that come in bursts (one incident failing a hundred
+requests in a minute) carry far less information than their count, in either direction: a burst in the
+canary looks like a regression, a burst in stable hides one. So each proportion also comes per unit of time
+(one minute by default), and the counts are divided by their over-dispersion before they are weighed:
+the Pearson statistic of the per-unit counts against a constant rate (for a comparison, against the
+canary's constant share of each unit's events) over its degrees of freedom, never below 1. On independent
+traffic that is about 1 and the tests are the ones above; a burst makes it large and the evidence small,
+and the gate holds (`inconclusive`) instead of trusting it. This is the quasi-likelihood correction with a
+design effect estimated from the data: it is measured, not proved, to keep the error rates
+(`benchmarks/gate_quality.py`).
+
 The false-fail budget alpha is split evenly over the checks (a healthy canary must survive all of them);
 a regression shows in at least one check, so each check keeps the whole false-pass budget beta.
 """
@@ -23,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from statistics import NormalDist
 from typing import Literal
 
 from stacks.settings.gates import SloGateCriteria
@@ -36,16 +48,29 @@ NEVER = 10**9  # requests: "the data at this rate cannot decide"
 # The fail side mixes regressions of 1x, 2x and 4x the configured factor: a 5x regression then fails after
 # about half the events a test aimed at 1.5x alone needs, for a slightly higher bar at exactly 1.5x.
 FAIL_ALTERNATIVES: tuple[tuple[float, float], ...] = ((1.0, 0.5), (2.0, 0.25), (4.0, 0.25))
+# Over-dispersion is assumed once per-unit counts vary more than independent requests do 99% of the time,
+# and then taken at its upper 95% confidence bound.
+DISPERSION_TEST = 0.01
+DISPERSION_CONFIDENCE = 0.05
+NORMAL = NormalDist()
+
+
+Unit = tuple[int, int]  # (events, requests) in one unit of time
 
 
 @dataclass(frozen=True)
 class Proportion:
-    """`events` of `total` requests over the evidence window, with the PromQL that produced each count."""
+    """`events` of `total` requests over the evidence window, with the PromQL that produced each count.
+
+    `units` splits the same evidence per unit of time, oldest first, for the over-dispersion estimate;
+    without units the requests are taken as independent.
+    """
 
     events: int
     total: int
     events_query: str = ""
     total_query: str = ""
+    units: tuple[Unit, ...] = ()
 
     def __post_init__(self) -> None:
         if self.events < 0 or self.total < 0 or self.events > self.total:
@@ -86,6 +111,7 @@ class Check:
     bounds: tuple[float, float] | None = None
     more_requests: int | None = None
     note: str = ""
+    dispersion: float = 1.0
 
     @property
     def queries(self) -> list[str]:
@@ -108,6 +134,7 @@ class Check:
             "p_regression": _rounded(self.p_regression),
             "bounds": [_rounded(b) for b in self.bounds] if self.bounds else None,
             "more_requests": self.more_requests,
+            "dispersion": _rounded(self.dispersion),
             "queries": self.queries,
             "note": self.note,
         }
@@ -158,6 +185,69 @@ def error(name: str, reason: str, threshold: str = "") -> Check:
     return Check(name=name, verdict="error", reason=reason, threshold=threshold)
 
 
+def _dispersion_shown(dispersion: float) -> str:
+    return f", bursty: evidence /{dispersion:.1f}" if dispersion > 1.05 else ""
+
+
+# --- over-dispersion --------------------------------------------------------------------------
+
+
+def _chi2_quantile(df: int, q: float) -> float:
+    """Wilson-Hilferty approximation: within a few percent from one degree of freedom up."""
+    z = NORMAL.inv_cdf(q)
+    return df * max(1e-9, 1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+
+
+def _pearson(terms: Iterable[tuple[float, float, float]]) -> float:
+    """The over-dispersion of per-unit counts: 1 unless the data show it, then its upper confidence bound.
+
+    Each term is (observed, expected, variance) of one unit. The Pearson statistic has a chi-square law
+    with one degree of freedom per unit but one (a rate was estimated). Below its DISPERSION_TEST quantile
+    the units look independent and count as they are; above it, the dispersion is taken at the bound
+    that its chi-square law allows with DISPERSION_CONFIDENCE: a few bursts make a rough estimate,
+    and an estimate too low would let them decide.
+    """
+    total, units = 0.0, 0
+    for observed, expected, variance in terms:
+        if variance > 0:
+            total += (observed - expected) ** 2 / variance
+            units += 1
+    df = units - 1
+    if df < 1 or total <= _chi2_quantile(df, 1 - DISPERSION_TEST):
+        return 1.0
+    return max(1.0, total / _chi2_quantile(df, DISPERSION_CONFIDENCE))
+
+
+def limit_dispersion(track: Proportion) -> float:
+    """How much more one track's per-unit event counts vary than a constant rate allows."""
+    rate = (track.events + 0.5) / (track.total + 1)
+    return _pearson((e, n * rate, n * rate * (1 - rate)) for e, n in track.units if n > 0)
+
+
+def comparison_dispersion(canary: Proportion, stable: Proportion) -> float:
+    """The over-dispersion of the canary-vs-stable evidence, the larger of two views of it.
+
+    The canary's share of each unit's events catches bursts in either track against the other, and
+    ignores bursts both tracks share. The share is judged against the ratio estimated from the totals,
+    which a burst of the smaller track's own can pull towards itself; so each track's own dispersion
+    counts too, weighted as it weighs in the variance of the rate ratio (1/events per track).
+    """
+    if not canary.units or len(canary.units) != len(stable.units):
+        return 1.0
+    ratio = ((canary.events + 0.5) / max(canary.total, 1)) / ((stable.events + 0.5) / max(stable.total, 1))
+
+    def terms() -> Iterable[tuple[float, float, float]]:
+        for (ce, cn), (se, sn) in zip(canary.units, stable.units, strict=True):
+            events = ce + se
+            if events and cn and sn:
+                p = share(cn, sn, ratio)
+                yield ce, events * p, events * p * (1 - p)
+
+    c, s = canary.events + 0.5, stable.events + 0.5
+    own = (limit_dispersion(canary) * s + limit_dispersion(stable) * c) / (c + s)
+    return max(_pearson(terms()), own)
+
+
 # --- comparison with stable -------------------------------------------------------------------
 
 
@@ -194,9 +284,12 @@ def compare(
         return Check(name, "inconclusive", f"no {idle} requests yet", threshold, canary, stable)
     p0 = share(canary.total, stable.total, tolerance)
     p1 = share(canary.total, stable.total, regression)
+    dispersion = comparison_dispersion(canary, stable)
+    head += _dispersion_shown(dispersion)
 
     def log_lr_against(p: float) -> float:
-        return canary.events * math.log(p / p0) + stable.events * (math.log1p(-p) - math.log1p(-p0))
+        # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
+        return (canary.events * math.log(p / p0) + stable.events * (math.log1p(-p) - math.log1p(-p0))) / dispersion
 
     log_lr = log_lr_against(p1)
     log_fail = _log_sum(
@@ -217,7 +310,10 @@ def compare(
     more = None
     if verdict == "inconclusive":
         more = _more_for_comparison(canary, stable, tolerance, regression, log_lr, false_pass, false_fail, p0, p1)
-    return Check(name, verdict, reason, threshold, canary, stable, log_lr, p_healthy, p_regression, more_requests=more)
+        more = min(NEVER, math.ceil(more * dispersion))
+    return Check(
+        name, verdict, reason, threshold, canary, stable, log_lr, p_healthy, p_regression, None, more, "", dispersion
+    )
 
 
 def _more_for_comparison(
@@ -266,7 +362,7 @@ def log_mixture(events: float, total: float, rate: float, prior: tuple[float, fl
     )
 
 
-def confidence_bounds(events: int, total: int, level: float, prior: tuple[float, float]) -> tuple[float, float]:
+def confidence_bounds(events: float, total: float, level: float, prior: tuple[float, float]) -> tuple[float, float]:
     """Anytime-valid interval: every rate the mixture has not rejected at `level`."""
     cut = -math.log(level)
     estimate = min(max(events / total, 1e-12), 1 - 1e-12)
@@ -292,17 +388,20 @@ def below_limit(
     if canary.total == 0:
         return Check(name, "inconclusive", "no canary requests yet", threshold, canary)
     prior = _prior(limit)
-    log_m = log_mixture(canary.events, canary.total, limit, prior)
+    dispersion = limit_dispersion(canary)
+    # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
+    events, total = canary.events / dispersion, canary.total / dispersion
+    log_m = log_mixture(events, total, limit, prior)
     estimate = canary.rate
     p_value = math.exp(min(0.0, -log_m))
     interval = None
     if bounds:
         interval = (
-            confidence_bounds(canary.events, canary.total, false_fail, prior)[0],
-            confidence_bounds(canary.events, canary.total, false_pass, prior)[1],
+            confidence_bounds(events, total, false_fail, prior)[0],
+            confidence_bounds(events, total, false_pass, prior)[1],
         )
     shown = f" [{_pct(interval[0])}, {_pct(interval[1])}]" if interval else ""
-    head = f"canary {_pct(estimate)}{shown} (n={canary.total}"
+    head = f"canary {_pct(estimate)}{shown} (n={canary.total}{_dispersion_shown(dispersion)}"
     more = None
     if estimate > limit and log_m >= -math.log(false_fail):
         verdict: Verdict = "fail"
@@ -313,9 +412,10 @@ def below_limit(
     else:
         verdict = "inconclusive"
         reason = f"{head}, limit {threshold} not yet excluded or exceeded)"
-        more = _more_for_limit(canary, limit, prior, false_pass, false_fail)
+        more = min(NEVER, math.ceil(_more_for_limit(events, total, limit, prior, false_pass, false_fail) * dispersion))
+    p_healthy, p_regression = _split_p(estimate, limit, p_value)
     return Check(
-        name, verdict, reason, threshold, canary, None, log_m, *_split_p(estimate, limit, p_value), interval, more
+        name, verdict, reason, threshold, canary, None, log_m, p_healthy, p_regression, interval, more, "", dispersion
     )
 
 
@@ -324,16 +424,16 @@ def _split_p(estimate: float, limit: float, p_value: float) -> tuple[float | Non
 
 
 def _more_for_limit(
-    canary: Proportion, limit: float, prior: tuple[float, float], false_pass: float, false_fail: float
+    events: float, total: float, limit: float, prior: tuple[float, float], false_pass: float, false_fail: float
 ) -> int:
     """Requests until the bound crosses the limit if the rate stays at its estimate (or at half the limit)."""
-    rate = canary.rate if canary.events else min(limit / 2, 1 / canary.total)
+    rate = events / total if events else min(limit / 2, 1 / total)
     cut = -math.log(false_fail if rate > limit else false_pass)
 
-    def decided(total: float) -> bool:
-        return log_mixture(rate * total, total, limit, prior) >= cut
+    def decided(n: float) -> bool:
+        return log_mixture(rate * n, n, limit, prior) >= cut
 
-    high = float(max(canary.total, 1))
+    high = float(max(total, 1))
     while not decided(high):
         high *= 2
         if high > NEVER:
@@ -342,7 +442,7 @@ def _more_for_limit(
     while high - low > max(1.0, low * 0.01):
         middle = (low + high) / 2
         low, high = (low, middle) if decided(middle) else (middle, high)
-    return max(1, math.ceil(high - canary.total))
+    return max(1, math.ceil(high - total))
 
 
 # --- the gate ---------------------------------------------------------------------------------

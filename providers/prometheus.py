@@ -1,4 +1,4 @@
-"""Prometheus instant queries for the gates: bounded in time, retried when transient, never guessing.
+"""Prometheus instant and range queries for the gates: bounded in time, retried when transient, never guessing.
 
 Every failure (DNS, TLS, refused connection, HTTP 4xx/5xx, malformed JSON, an empty or NaN result, the
 deadline) raises `QueryError` with a reason a person can act on; the caller turns it into an `error`
@@ -122,6 +122,22 @@ class PrometheusClient:
         body = self._get("/api/v1/query", params, attempt)
         return _single_value(body, promql)
 
+    def query_range(self, promql: str, start: datetime, end: datetime, step_seconds: int) -> dict[float, float]:
+        """The one series of a range query, as {unix time: value}; steps without a sample are absent."""
+        remaining = self._deadline - self._monotonic()
+        if remaining <= 0:
+            raise QueryError(f"total deadline of {self.limits.deadline_seconds:g}s used up before this query")
+        attempt = min(self.limits.query_timeout_seconds, remaining / (self.limits.retries + 1))
+        params = {
+            "query": promql,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{step_seconds}s",
+            "timeout": f"{max(1, int(attempt * 1000))}ms",
+        }
+        body = self._get("/api/v1/query_range", params, attempt)
+        return _series_values(body, promql)
+
     def _get(self, path: str, params: dict[str, str], attempt: float) -> bytes:
         url = self.url + path
         started = self._monotonic()
@@ -164,13 +180,7 @@ def _read_bounded(response: requests.Response, deadline: float, monotonic: Calla
 
 
 def _single_value(body: bytes, promql: str) -> float:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise QueryError(f"malformed JSON from Prometheus for {promql}: {body[:80]!r}") from None
-    if not isinstance(payload, dict) or payload.get("status") != "success" or not isinstance(payload.get("data"), dict):
-        raise QueryError(f"Prometheus answered {_error_text(body)} for {promql}")
-    data = payload["data"]
+    data = _success(body, promql)["data"]
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar":
         sample = result
@@ -191,6 +201,40 @@ def _single_value(body: bytes, promql: str) -> float:
     if value < 0:
         raise QueryError(f"negative count {value} for {promql}")
     return value
+
+
+def _series_values(body: bytes, promql: str) -> dict[float, float]:
+    payload = _success(body, promql)
+    data = payload["data"]
+    result = data.get("result")
+    if data.get("resultType") != "matrix" or not isinstance(result, list):
+        raise QueryError(f"unexpected result type {data.get('resultType')!r} for {promql}")
+    if not result:
+        raise NoDataError(f"no series for {promql}")
+    if len(result) > 1:
+        raise QueryError(f"{len(result)} series for {promql}; expected one")
+    values = result[0].get("values") if isinstance(result[0], dict) else None
+    out: dict[float, float] = {}
+    for sample in values if isinstance(values, list) else [None]:
+        try:
+            at, value = float(sample[0]), float(sample[1])
+        except (TypeError, ValueError, IndexError):
+            raise QueryError(f"unreadable sample {sample!r} for {promql}") from None
+        if math.isfinite(value):
+            if value < 0:
+                raise QueryError(f"negative count {value} for {promql}")
+            out[at] = value
+    return out
+
+
+def _success(body: bytes, promql: str) -> dict:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise QueryError(f"malformed JSON from Prometheus for {promql}: {body[:80]!r}") from None
+    if not isinstance(payload, dict) or payload.get("status") != "success" or not isinstance(payload.get("data"), dict):
+        raise QueryError(f"Prometheus answered {_error_text(body)} for {promql}")
+    return payload
 
 
 def _error_text(body: bytes) -> str:

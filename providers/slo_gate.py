@@ -17,7 +17,7 @@ Outputs (also what a mock's `new_resource` must return for this type, `pulumi-py
     verdict       "pass" | "fail" (only with policy "rollback"); other verdicts never reach the state
     report        multi-line text: one summary line, then each check with its PromQL
     checks        list of {name, verdict, reason, threshold, canary, stable, statistic, p_healthy,
-                  p_regression, bounds, more_requests, queries, note}
+                  p_regression, bounds, more_requests, dispersion, queries, note}
     passed_at     ISO 8601 UTC time of a `pass` from the gate's clock ("" otherwise): the `promoted-at`
     evaluated_at  ISO 8601 UTC time of the evaluation
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import pulumi
@@ -66,6 +66,7 @@ SLO_GATE_TYPE = "pulumi-python:dynamic/agent-platform:SloGate"
 CONNECTION_KEYS = frozenset({"prometheus_url", "query_timeout_seconds", "deadline_seconds", "retries"})
 OUTPUT_KEYS = ("verdict", "report", "checks", "passed_at", "evaluated_at")
 CONFIG_KEY = "agent-platform:gates"
+BURST_UNIT_SECONDS = 60  # per-unit counts for the over-dispersion estimate: a minute spans several scrapes
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: a value known only at `up`
 BLUE_GREEN_NOTE = (
     "weaker: blue measured in the window before the switch (different hours, different traffic), "
@@ -126,15 +127,20 @@ class GateBlockedError(Exception):
 
 
 def evaluate(spec: GateSpec, now: datetime, credentials: Credentials) -> Decision:
-    """Query both tracks over the stage so far and decide. Never raises for a fault: that is `error`."""
+    """Query both tracks over the stage so far, in total and per minute, and decide.
+
+    Never raises for a fault: that is `error`. The per-minute counts only weigh the totals' evidence
+    (bursty failures count for less); without them the gate would not know, so their absence is a fault too.
+    """
     started = parse_time(spec.stage_started_at)
     elapsed = (now - started).total_seconds()
     timing = Timing(elapsed, spec.min_duration_seconds, spec.max_duration_seconds)
     if elapsed < 1:
         return Decision("error", f"stage began at {spec.stage_started_at}, not before the evaluation time {now}")
     window = math.ceil(elapsed)
-    canary_queries = _queries(spec, spec.canary_version, window)
-    stable_queries = _queries(spec, spec.stable_version, window)
+    unit = BURST_UNIT_SECONDS
+    canary_queries = _queries(spec, spec.canary_version, window), _queries(spec, spec.canary_version, unit)
+    stable_queries = _queries(spec, spec.stable_version, window), _queries(spec, spec.stable_version, unit)
     # Blue-green: after the switch only green serves, so blue is read from the same span before it.
     stable_at = started if spec.mode == "blue_green" else now
     try:
@@ -142,8 +148,10 @@ def evaluate(spec: GateSpec, now: datetime, credentials: Credentials) -> Decisio
     except QueryError as exc:
         return Decision("error", exc.reason)
     with client:
-        canary = _measure(client, canary_queries, now, "canary")
-        stable = _measure(client, stable_queries, stable_at, "blue" if spec.mode == "blue_green" else "stable")
+        canary = _measure(client, canary_queries, now, window, unit, "canary")
+        stable = _measure(
+            client, stable_queries, stable_at, window, unit, "blue" if spec.mode == "blue_green" else "stable"
+        )
     if isinstance(canary, Check) or isinstance(stable, Check):
         faults = [c for c in (canary, stable) if isinstance(c, Check)]
         return Decision("error", "the gate could not evaluate: " + "; ".join(c.reason for c in faults), tuple(faults))
@@ -161,21 +169,58 @@ def _queries(spec: GateSpec, version: str, window: int) -> TrackQueries:
     )
 
 
-def _measure(client: PrometheusClient, queries: TrackQueries, at: datetime, track: str) -> Track | Check:
+def _measure(
+    client: PrometheusClient,
+    queries: tuple[TrackQueries, TrackQueries],
+    at: datetime,
+    window: int,
+    unit: int,
+    track: str,
+) -> Track | Check:
+    """The window's totals (instant queries) and the same counts per unit of time (range queries)."""
+    totals, per_unit = queries
+    units = window // unit
     try:
-        values = {name: round(client.query(promql, at)) for name, promql in vars(queries).items()}
+        values = {name: round(client.query(promql, at)) for name, promql in vars(totals).items()}
+        series = (
+            {
+                name: client.query_range(promql, at - timedelta(seconds=unit * (units - 1)), at, unit)
+                for name, promql in vars(per_unit).items()
+            }
+            if units >= 2
+            else {}
+        )
     except QueryError as exc:
         return error(f"{track}_data", f"{track}: {exc.reason}")
-    requests, latency_total = values["requests"], values["latency_total"]
-    # `increase()` extrapolates each series on its own, so nested counts can cross by a request or two.
-    errors = min(values["errors"], requests)
-    slow = max(0, latency_total - values["faster_than_slow"])
-    very_slow = max(0, latency_total - values["faster_than_very_slow"])
-    return Track(
-        Proportion(errors, requests, queries.errors, queries.requests),
-        Proportion(slow, latency_total, queries.faster_than_slow, queries.latency_total),
-        Proportion(very_slow, latency_total, queries.faster_than_very_slow, queries.latency_total),
+    steps = sorted(series.get("requests", {}))
+
+    def counts(name: str) -> list[int]:
+        return [round(series[name].get(t, 0.0)) for t in steps]
+
+    def slower_than(faster: str) -> Proportion:
+        """Requests slower than a bucket boundary: all observations but those within it."""
+        latency = counts("latency_total")
+        return _proportion(
+            values["latency_total"] - values[faster],
+            values["latency_total"],
+            getattr(totals, faster),
+            totals.latency_total,
+            [n - f for n, f in zip(latency, counts(faster), strict=True)],
+            latency,
+        )
+
+    errors = _proportion(
+        values["errors"], values["requests"], totals.errors, totals.requests, counts("errors"), counts("requests")
     )
+    return Track(errors, slower_than("faster_than_slow"), slower_than("faster_than_very_slow"))
+
+
+def _proportion(
+    events: int, total: int, events_query: str, total_query: str, unit_events: list[int], unit_totals: list[int]
+) -> Proportion:
+    """`increase()` extrapolates each series on its own, so nested counts can cross by a request or two."""
+    units = tuple((min(max(0, e), n), n) for e, n in zip(unit_events, unit_totals, strict=True))
+    return Proportion(min(max(0, events), total), total, events_query, total_query, units)
 
 
 def credentials_from_config(config: Any) -> Credentials:

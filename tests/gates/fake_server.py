@@ -16,6 +16,7 @@ class Behaviour:
     body: bytes = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
     delay_seconds: float = 0.0
     require_token: str | None = None
+    range_body: bytes | None = None  # the answer to range queries, if it differs from `body`
     requests: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -26,6 +27,8 @@ def serve(behaviour: Behaviour) -> Iterator[str]:
             behaviour.requests.append(dict(self.headers))
             time.sleep(behaviour.delay_seconds)
             status, body = behaviour.status, behaviour.body
+            if self.path.startswith("/api/v1/query_range") and behaviour.range_body is not None:
+                body = behaviour.range_body
             if behaviour.require_token and self.headers.get("Authorization") != f"Bearer {behaviour.require_token}":
                 status, body = 401, b"Unauthorized"
             self.send_response(status)

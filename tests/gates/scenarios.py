@@ -38,6 +38,7 @@ class Traffic:
     noise: float = 0.0
     reset_at: timedelta | None = None
     errors_total: int | None = None  # exact failed requests over the stage, for sparse cases
+    burst: tuple[int, int] | None = None  # (minute of the stage, extra failed requests within that minute)
 
     def bucket_shares(self) -> dict[str, float]:
         shares = {}
@@ -55,6 +56,7 @@ class Scenario:
     verdict: str
     reason: str
     failing: tuple[str, ...] = field(default_factory=tuple)
+    independent_verdict: str | None = None  # the verdict if the requests were taken as independent
 
 
 SCENARIOS = [
@@ -113,6 +115,24 @@ SCENARIOS = [
         "error_ratio",
         ("error_ratio", "error_slo"),
     ),
+    Scenario(
+        "one burst in a healthy canary: 300 failures in one minute",
+        "canary-burst",
+        Traffic(20, burst=(20, 300)),
+        Traffic(60),
+        "inconclusive",
+        "bursty",
+        independent_verdict="fail",
+    ),
+    Scenario(
+        "a burst in stable hides a canary failing twice as often",
+        "stable-burst",
+        Traffic(20, error_rate=0.002),
+        Traffic(60, error_rate=0.001, burst=(15, 3000)),
+        "inconclusive",
+        "bursty",
+        independent_verdict="pass",
+    ),
 ]
 
 
@@ -159,9 +179,15 @@ def track_lines(agent_id: str, version: str, traffic: Traffic) -> tuple[list[str
 
     def errors_so_far(total: float, since: float) -> float:
         if not sparse:
-            return total * traffic.error_rate
+            return total * traffic.error_rate + burst_so_far(since)
         # Sparse: exactly `errors_total` failures over the stage, all in one series so none round away.
         return traffic.errors_total * min(1.0, max(0.0, since) / STAGE_LENGTH.total_seconds())
+
+    def burst_so_far(since: float) -> float:
+        if traffic.burst is None:
+            return 0.0
+        minute, extra = traffic.burst
+        return extra * min(1.0, max(0.0, (since - 60 * minute) / 60))
 
     def counter(labels: str, value) -> list[str]:
         return _samples("agent_requests_total", labels, points, value, traffic.reset_at)

@@ -38,7 +38,8 @@ def simulate(
     """Final verdict of each rollout: the first pass/fail at the listed look numbers, else the last verdict.
 
     Traffic is Poisson per 5-minute look; events are binomial thinning of it, accumulated from the start
-    of the stage as the gate's `increase(...[stage])` queries see them.
+    of the stage as the gate's `increase(...[stage])` queries see them, and given per look as the gate's
+    per-unit counts are (independent traffic: the over-dispersion check must cost next to nothing here).
     """
     criteria = criteria or SloGateCriteria()
     rng = np.random.default_rng(seed)
@@ -50,7 +51,7 @@ def simulate(
         requests = rng.poisson(mean, shape)
         rates = (truth.error_rate * factors[0], truth.slow_share * factors[1], truth.very_slow_share * factors[2])
         events = [rng.binomial(requests, rate) for rate in rates]
-        return tuple(np.cumsum(a, axis=1) for a in (requests, *events))
+        return (requests, *events)
 
     canary = track(canary_per_look, (truth.error_factor, truth.slow_factor, truth.very_slow_factor))
     stable = track(stable_per_look, (1.0, 1.0, 1.0))
@@ -69,5 +70,10 @@ def simulate(
 
 
 def _track(arrays: tuple[np.ndarray, ...], i: int, t: int) -> Track:
-    requests, errors, slow, very_slow = (int(a[i, t]) for a in arrays)
-    return Track(Proportion(errors, requests), Proportion(slow, requests), Proportion(very_slow, requests))
+    """Counts up to look `t`, in total and per look."""
+    requests, errors, slow, very_slow = (a[i, : t + 1].tolist() for a in arrays)
+
+    def proportion(events: list[int]) -> Proportion:
+        return Proportion(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
+
+    return Track(proportion(errors), proportion(slow), proportion(very_slow))

@@ -14,6 +14,9 @@ from tests.gates.scenarios import EVALUATED_AT, SCENARIOS, openmetrics
 from tests.gates.test_slo_gate_scenarios import spec_for
 
 SUCCESS = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"100"]}]}}'
+RANGE_SUCCESS = (
+    b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"10"],[61,"10"]]}]}}'
+)
 
 
 def evaluate_at(url: str, credentials: Credentials | None = None, **overrides: object):
@@ -66,12 +69,33 @@ def test_a_faulty_answer_is_an_error(behaviour: Behaviour, reason: str) -> None:
         decision = evaluate_at(url, retries=1)
     assert decision.verdict == "error"
     assert reason in decision.report("gate")
-    assert len(behaviour.requests) <= 2 * 10 * 2  # at most (retries + 1) per query, ten queries
+    assert len(behaviour.requests) <= 2 * 20 * 2  # at most (retries + 1) per query, twenty queries
+
+
+@pytest.mark.parametrize(
+    ("range_body", "reason"),
+    [
+        pytest.param(SUCCESS, "unexpected result type 'vector'", id="instant answer to a range query"),
+        pytest.param(b'{"status":"success","data":{"resultType":"matrix","result":[]}}', "no series", id="empty"),
+        pytest.param(
+            b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"-3"]]}]}}',
+            "negative count",
+            id="negative count",
+        ),
+        pytest.param(b'{"status":"success","data":{"resultType":"matrix"', "malformed JSON", id="truncated"),
+    ],
+)
+def test_a_faulty_answer_per_unit_of_time_is_an_error(range_body: bytes, reason: str) -> None:
+    """The per-minute counts that detect bursts fail closed like the totals: never read as independent."""
+    with serve(Behaviour(body=SUCCESS, range_body=range_body)) as url:
+        decision = evaluate_at(url, retries=0)
+    assert decision.verdict == "error"
+    assert reason in decision.report("gate")
 
 
 def test_the_token_comes_from_the_environment_at_evaluation(monkeypatch) -> None:
     monkeypatch.setenv(TOKEN_ENV, "s3cr3t")
-    behaviour = Behaviour(body=SUCCESS, require_token="s3cr3t")
+    behaviour = Behaviour(body=SUCCESS, require_token="s3cr3t", range_body=RANGE_SUCCESS)
     with serve(behaviour) as url:
         decision = evaluate_at(url, credentials=Credentials.resolve())
     assert decision.verdict != "error", decision.report("gate")
