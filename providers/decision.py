@@ -52,6 +52,8 @@ FAIL_ALTERNATIVES: tuple[tuple[float, float], ...] = ((1.0, 0.5), (2.0, 0.25), (
 # and then taken at its upper 95% confidence bound.
 DISPERSION_TEST = 0.01
 DISPERSION_CONFIDENCE = 0.05
+# With per-unit counts, fewer units than this cannot tell one burst from a regression: no verdict yet.
+MIN_UNITS = 3
 NORMAL = NormalDist()
 
 
@@ -185,6 +187,16 @@ def error(name: str, reason: str, threshold: str = "") -> Check:
     return Check(name=name, verdict="error", reason=reason, threshold=threshold)
 
 
+def _too_few_units(name: str, canary: Proportion, threshold: str, stable: Proportion | None = None) -> Check | None:
+    busy = sum(1 for _, requests in canary.units if requests)
+    if not canary.units or busy >= MIN_UNITS:
+        return None
+    reason = (
+        f"canary requests in only {busy} units of time; a burst cannot be told from a regression before {MIN_UNITS}"
+    )
+    return Check(name, "inconclusive", reason, threshold, canary, stable)
+
+
 def _dispersion_shown(dispersion: float) -> str:
     return f", bursty: evidence /{dispersion:.1f}" if dispersion > 1.05 else ""
 
@@ -232,11 +244,13 @@ def comparison_dispersion(canary: Proportion, stable: Proportion) -> float:
     which a burst of the smaller track's own can pull towards itself; so each track's own dispersion
     counts too, weighted as it weighs in the variance of the rate ratio (1/events per track).
     """
-    if not canary.units or len(canary.units) != len(stable.units):
+    if not canary.units:
         return 1.0
     ratio = ((canary.events + 0.5) / max(canary.total, 1)) / ((stable.events + 0.5) / max(stable.total, 1))
 
     def terms() -> Iterable[tuple[float, float, float]]:
+        if len(canary.units) != len(stable.units):
+            return  # unpaired units: only the tracks' own dispersion below can be judged
         for (ce, cn), (se, sn) in zip(canary.units, stable.units, strict=True):
             events = ce + se
             if events and cn and sn:
@@ -282,6 +296,8 @@ def compare(
     if canary.total == 0 or stable.total == 0:
         idle = "canary" if canary.total == 0 else versus
         return Check(name, "inconclusive", f"no {idle} requests yet", threshold, canary, stable)
+    if early := _too_few_units(name, canary, threshold, stable):
+        return early
     p0 = share(canary.total, stable.total, tolerance)
     p1 = share(canary.total, stable.total, regression)
     dispersion = comparison_dispersion(canary, stable)
@@ -387,6 +403,8 @@ def below_limit(
     threshold = f"< {_pct(limit)}"
     if canary.total == 0:
         return Check(name, "inconclusive", "no canary requests yet", threshold, canary)
+    if early := _too_few_units(name, canary, threshold):
+        return early
     prior = _prior(limit)
     dispersion = limit_dispersion(canary)
     # Effective counts: bursty evidence weighs its count divided by the over-dispersion.

@@ -59,14 +59,13 @@ from providers.prometheus import Credentials, Limits, PrometheusClient, QueryErr
 from providers.slo_queries import Selector, TrackQueries, track_queries
 from providers.stage_clock import Clock, format_time, parse_time, system_clock
 from stacks.settings.base import DnsLabel, Settings
-from stacks.settings.gates import PrometheusConnection, SloGateCriteria
+from stacks.settings.gates import GATE_UNIT_SECONDS, PrometheusConnection, SloGateCriteria
 from stacks.settings.names import MetricLabels
 
 SLO_GATE_TYPE = "pulumi-python:dynamic/agent-platform:SloGate"
 CONNECTION_KEYS = frozenset({"prometheus_url", "query_timeout_seconds", "deadline_seconds", "retries"})
 OUTPUT_KEYS = ("verdict", "report", "checks", "passed_at", "evaluated_at")
 CONFIG_KEY = "agent-platform:gates"
-BURST_UNIT_SECONDS = 60  # per-unit counts for the over-dispersion estimate: a minute spans several scrapes
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: a value known only at `up`
 BLUE_GREEN_NOTE = (
     "weaker: blue measured in the window before the switch (different hours, different traffic), "
@@ -138,7 +137,7 @@ def evaluate(spec: GateSpec, now: datetime, credentials: Credentials) -> Decisio
     if elapsed < 1:
         return Decision("error", f"stage began at {spec.stage_started_at}, not before the evaluation time {now}")
     window = math.ceil(elapsed)
-    unit = BURST_UNIT_SECONDS
+    unit = GATE_UNIT_SECONDS
     canary_queries = _queries(spec, spec.canary_version, window), _queries(spec, spec.canary_version, unit)
     stable_queries = _queries(spec, spec.stable_version, window), _queries(spec, spec.stable_version, unit)
     # Blue-green: after the switch only green serves, so blue is read from the same span before it.
@@ -179,23 +178,20 @@ def _measure(
 ) -> Track | Check:
     """The window's totals (instant queries) and the same counts per unit of time (range queries)."""
     totals, per_unit = queries
-    units = window // unit
+    # Whole units back from `at`; under one unit still gives one, which is too few to decide on.
+    count = max(1, window // unit)
+    first = at - timedelta(seconds=unit * (count - 1))
     try:
         values = {name: round(client.query(promql, at)) for name, promql in vars(totals).items()}
-        series = (
-            {
-                name: client.query_range(promql, at - timedelta(seconds=unit * (units - 1)), at, unit)
-                for name, promql in vars(per_unit).items()
-            }
-            if units >= 2
-            else {}
-        )
+        series = {name: client.query_range(promql, first, at, unit) for name, promql in vars(per_unit).items()}
     except QueryError as exc:
         return error(f"{track}_data", f"{track}: {exc.reason}")
-    steps = sorted(series.get("requests", {}))
+    # Every step, so canary and stable units stay paired; a step without samples is a unit without requests.
+    steps = [round(first.timestamp() + unit * k, 3) for k in range(count)]
 
     def counts(name: str) -> list[int]:
-        return [round(series[name].get(t, 0.0)) for t in steps]
+        by_time = {round(t, 3): v for t, v in series[name].items()}
+        return [round(by_time.get(t, 0.0)) for t in steps]
 
     def slower_than(faster: str) -> Proportion:
         """Requests slower than a bucket boundary: all observations but those within it."""

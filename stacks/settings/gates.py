@@ -8,6 +8,10 @@ from pydantic import Field, model_validator
 
 from stacks.settings.base import SecretField, Settings
 
+# The SLO gate counts per this many seconds to tell bursty failures from independent ones; every unit
+# needs two scrapes for `increase()`, so the scrape interval may be at most half of it.
+GATE_UNIT_SECONDS = 60
+
 
 class PrometheusConnection(Settings):
     url: str = Field("http://kube-prometheus-stack-prometheus.monitoring.svc:9090", pattern=r"^https?://")

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from stacks import metrics_catalog as catalog
 from stacks.settings.errors import Problem
+from stacks.settings.gates import GATE_UNIT_SECONDS
+from stacks.settings.slo import seconds
 from stacks.settings.stack import StackSettings
 
 OPERATIONAL_WINDOW = "5m"
@@ -72,8 +74,19 @@ def escalation_thresholds_increase(s: StackSettings) -> Iterator[Problem]:
             )
 
 
+def scrapes_fill_gate_units(s: StackSettings) -> Iterator[Problem]:
+    scrape = seconds(s.observability.scrape_interval)
+    if 2 * scrape > GATE_UNIT_SECONDS:
+        yield Problem(
+            "observability.scrape_interval",
+            f"{s.observability.scrape_interval} leaves fewer than two samples per minute: the SLO gate counts "
+            f"per {GATE_UNIT_SECONDS}s to tell bursts from regressions; allowed: {GATE_UNIT_SECONDS // 2}s or less",
+        )
+
+
 RULES = [
     latency_thresholds_are_buckets,
+    scrapes_fill_gate_units,
     burn_windows_are_recorded,
     error_burn_rates_can_fire,
     metric_names_are_in_catalog,

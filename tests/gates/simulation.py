@@ -11,6 +11,7 @@ from providers.decision import Proportion, Timing, Track, decide
 from stacks.settings.gates import SloGateCriteria
 
 LOOK_SECONDS = 300
+UNITS_PER_LOOK = 5  # the gate counts per minute
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Truth:
     error_factor: float = 1.0
     slow_factor: float = 1.0
     very_slow_factor: float = 1.0
+    burst_factor: float = 1.0  # > 1: in BURST_CHANCE of minutes a track fails this much more often, same mean
+
+
+BURST_CHANCE = 0.05
 
 
 def simulate(
@@ -37,29 +42,32 @@ def simulate(
 ) -> Counter[str]:
     """Final verdict of each rollout: the first pass/fail at the listed look numbers, else the last verdict.
 
-    Traffic is Poisson per 5-minute look; events are binomial thinning of it, accumulated from the start
-    of the stage as the gate's `increase(...[stage])` queries see them, and given per look as the gate's
-    per-unit counts are (independent traffic: the over-dispersion check must cost next to nothing here).
+    Traffic is Poisson per minute; events are binomial thinning of it, summed from the start of the stage
+    as the gate's `increase(...[stage])` queries see them and given per minute as its range queries do.
     """
     criteria = criteria or SloGateCriteria()
     rng = np.random.default_rng(seed)
     horizon = max(looks)
-    stable_per_look = canary_per_look * (1 - canary_weight) / canary_weight
-    shape = (rollouts, horizon)
+    canary_per_unit = canary_per_look / UNITS_PER_LOOK
+    stable_per_unit = canary_per_unit * (1 - canary_weight) / canary_weight
+    shape = (rollouts, horizon * UNITS_PER_LOOK)
 
     def track(mean: float, factors: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
         requests = rng.poisson(mean, shape)
-        rates = (truth.error_rate * factors[0], truth.slow_share * factors[1], truth.very_slow_share * factors[2])
+        burst = rng.random(shape) < BURST_CHANCE
+        quiet = (1 - BURST_CHANCE * truth.burst_factor) / (1 - BURST_CHANCE)
+        error_rate = truth.error_rate * factors[0] * np.where(burst, truth.burst_factor, quiet)
+        rates = (np.clip(error_rate, 0, 1), truth.slow_share * factors[1], truth.very_slow_share * factors[2])
         events = [rng.binomial(requests, rate) for rate in rates]
         return (requests, *events)
 
-    canary = track(canary_per_look, (truth.error_factor, truth.slow_factor, truth.very_slow_factor))
-    stable = track(stable_per_look, (1.0, 1.0, 1.0))
+    canary = track(canary_per_unit, (truth.error_factor, truth.slow_factor, truth.very_slow_factor))
+    stable = track(stable_per_unit, (1.0, 1.0, 1.0))
     outcomes: Counter[str] = Counter()
     for i in range(rollouts):
         verdict = "inconclusive"
         for look in looks:
-            t = look - 1
+            t = look * UNITS_PER_LOOK
             timing = Timing(look * LOOK_SECONDS, min_looks * LOOK_SECONDS, horizon * LOOK_SECONDS)
             decision = decide(_track(canary, i, t), _track(stable, i, t), criteria, timing, bounds=False)
             verdict = decision.verdict
@@ -69,9 +77,9 @@ def simulate(
     return outcomes
 
 
-def _track(arrays: tuple[np.ndarray, ...], i: int, t: int) -> Track:
-    """Counts up to look `t`, in total and per look."""
-    requests, errors, slow, very_slow = (a[i, : t + 1].tolist() for a in arrays)
+def _track(arrays: tuple[np.ndarray, ...], i: int, units: int) -> Track:
+    """The first `units` minutes' counts, in total and per minute."""
+    requests, errors, slow, very_slow = (a[i, :units].tolist() for a in arrays)
 
     def proportion(events: list[int]) -> Proportion:
         return Proportion(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))

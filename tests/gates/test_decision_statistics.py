@@ -62,3 +62,20 @@ def test_a_healthy_canary_with_enough_traffic_passes() -> None:
 def test_a_large_regression_fails_quickly() -> None:
     outcomes = simulate(Truth(error_factor=5.0), 500, [1, 2, 3, 4], ROLLOUTS, seed=8)
     assert outcomes["fail"] / ROLLOUTS >= 0.9, outcomes
+
+
+BURSTY_TRAFFIC = [5000, 50000]
+
+
+@pytest.mark.parametrize("level", BURSTY_TRAFFIC)
+def test_a_regression_hidden_by_bursts_in_stable_passes_at_most_the_false_pass_rate(level: int) -> None:
+    """Errors come 10x in 5% of looks in both tracks; a burst in stable must not carry a 2x canary through."""
+    truth = Truth(error_factor=2.0, burst_factor=10.0)
+    outcomes = simulate(truth, level, SCHEDULES["every 5 minutes for an hour"], ROLLOUTS, seed=level + 2)
+    assert outcomes["pass"] / ROLLOUTS <= allowed(CRITERIA.false_pass_rate), outcomes
+
+
+@pytest.mark.parametrize("level", BURSTY_TRAFFIC)
+def test_a_healthy_canary_with_its_own_bursts_fails_at_most_the_false_fail_rate(level: int) -> None:
+    outcomes = simulate(Truth(burst_factor=10.0), level, SCHEDULES["every 5 minutes for an hour"], ROLLOUTS, seed=3)
+    assert outcomes["fail"] / ROLLOUTS <= allowed(CRITERIA.false_fail_rate), outcomes

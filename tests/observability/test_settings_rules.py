@@ -44,6 +44,11 @@ CASES = {
         "Pulumi.dev.yaml: agent-platform:observability.alerts.memory_exhaustion: 0.8 must be greater than "
         "memory_pressure (0.9)",
     ),
+    "scrapes too sparse for the gate's per-minute counts": (
+        {"observability": {"scrape_interval": "45s"}},
+        "Pulumi.dev.yaml: agent-platform:observability.scrape_interval: 45s leaves fewer than two samples per "
+        "minute: the SLO gate counts per 60s to tell bursts from regressions; allowed: 30s or less",
+    ),
 }
 
 
