@@ -16,14 +16,14 @@ boundary among requests), judged by a sequential test that stays valid however o
 
 Both tests assume independent requests. Failures that come in bursts (one incident failing a hundred
 requests in a minute) carry far less information than their count, in either direction: a burst in the
-canary looks like a regression, a burst in stable hides one. So each proportion also comes per unit of time
-(one minute by default), and the counts are divided by their over-dispersion before they are weighed:
-the Pearson statistic of the per-unit counts against a constant rate (for a comparison, against the
-canary's constant share of each unit's events) over its degrees of freedom, never below 1. On independent
-traffic that is about 1 and the tests are the ones above; a burst makes it large and the evidence small,
-and the gate holds (`inconclusive`) instead of trusting it. This is the quasi-likelihood correction with a
-design effect estimated from the data: it is measured, not proved, to keep the error rates
-(`benchmarks/gate_quality.py`).
+canary looks like a regression, a burst in stable hides one. So each proportion also comes per unit of
+time (a minute, in the gate), and its counts are divided by their over-dispersion before they are weighed:
+the Pearson statistic of the per-unit counts against a constant rate (for a comparison, also of the
+canary's share of each unit's events against a constant ratio). While that statistic is unremarkable for
+independent requests the counts stand as they are; once it is not, the dispersion is taken at its upper
+confidence bound, the evidence shrinks, and the gate holds (`inconclusive`) instead of trusting a burst.
+This is the quasi-likelihood correction with a design effect estimated from the data: it is measured, not
+proved, to keep the error rates (`benchmarks/gate_quality.py`, `tests/gates/test_decision_statistics.py`).
 
 The false-fail budget alpha is split evenly over the checks (a healthy canary must survive all of them);
 a regression shows in at least one check, so each check keeps the whole false-pass budget beta.
