@@ -2,9 +2,11 @@
 
 import pulumi
 
+from stacks import gc_policy
 from stacks.compose import build_stack
 from stacks.settings import load_from_pulumi
 
+gc_policy.for_registration()
 settings = load_from_pulumi()
 for key, value in build_stack(pulumi.get_stack(), settings).items():
     pulumi.export(key, value)
