@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import KubernetesObject
 from stacks.rollout_plan import Release
 from stacks.settings.agents import Agent, CpuMemoryPair, Probe
 from stacks.settings.cluster import AgentNodes
@@ -104,14 +104,18 @@ class AgentService(pulumi.ComponentResource):
         self._args = args
         release = pulumi.Output.from_input(args.release)
 
-        config = k8s.core.v1.ConfigMap(
+        config = KubernetesObject(
             f"{name}-config",
+            api_version="v1",
+            kind="ConfigMap",
             metadata=self._meta(f"{args.name}-config", release),
             data=release.apply(lambda r: {"agent.json": self.config_json(r)}),
             opts=child,
         )
-        service = k8s.core.v1.Service(
+        service = KubernetesObject(
             f"{name}-service",
+            api_version="v1",
+            kind="Service",
             metadata=self._meta(args.name, release, track_label=True),
             spec=self._service_spec(),
             opts=child,
@@ -128,8 +132,10 @@ class AgentService(pulumi.ComponentResource):
             spec = pulumi.Output.all(spec, args.scale.replicas).apply(lambda v: {**v[0], "replicas": v[1]})
         metadata = pulumi.Output.all(release, args.promoted_at).apply(lambda v: self._workload_meta(*v))
         if args.kind == "StatefulSet":
-            headless = k8s.core.v1.Service(
+            headless = KubernetesObject(
                 f"{name}-headless",
+                api_version="v1",
+                kind="Service",
                 # No `track` label: the ServiceMonitor selects per-track Services, and this one has no metrics port.
                 metadata=self._meta(f"{args.name}-headless", release, track_label=False),
                 spec={
@@ -139,24 +145,35 @@ class AgentService(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
+            workload: pulumi.CustomResource = KubernetesObject(
                 f"{name}-workload",
+                api_version="apps/v1",
+                kind="StatefulSet",
                 metadata=metadata,
                 spec=spec,
                 opts=pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(depends_on=[headless])),
             )
         else:
-            workload = k8s.apps.v1.Deployment(f"{name}-workload", metadata=metadata, spec=spec, opts=workload_opts)
+            workload = KubernetesObject(
+                f"{name}-workload",
+                api_version="apps/v1",
+                kind="Deployment",
+                metadata=metadata,
+                spec=spec,
+                opts=workload_opts,
+            )
 
         target = {"apiVersion": "apps/v1", "kind": args.kind, "name": args.name}
         if args.scale.hpa:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            KubernetesObject(
                 f"{name}-hpa",
+                api_version="autoscaling/v2",
+                kind="HorizontalPodAutoscaler",
                 metadata=self._meta(args.name, release),
                 spec=self.hpa_spec(target),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
             )
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(
             f"{name}-vpa",
             api_version="autoscaling.k8s.io/v1",
             kind="VerticalPodAutoscaler",
@@ -170,8 +187,10 @@ class AgentService(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
         )
-        k8s.policy.v1.PodDisruptionBudget(
+        KubernetesObject(
             f"{name}-pdb",
+            api_version="policy/v1",
+            kind="PodDisruptionBudget",
             metadata=self._meta(args.name, release),
             # One pod at a time: a single-replica dev workload still drains, prod keeps all but one serving.
             spec={"maxUnavailable": 1, "selector": {"matchLabels": args.selector()}},

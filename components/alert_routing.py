@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.kubernetes_object import KubernetesObject
 
 ReceiverType = Literal["webhook", "pagerduty"]
 # A stronger alert silences its weaker twin on the same object.
@@ -89,7 +90,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenantAlertRoutingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:TenantAlertRouting", name, None, opts)
-        self.config = k8s.apiextensions.CustomResource(
+        self.config = KubernetesObject(
             f"{name}-alertmanagerconfig",
             api_version="monitoring.coreos.com/v1alpha1",
             kind="AlertmanagerConfig",

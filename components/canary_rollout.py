@@ -24,6 +24,7 @@ from components.agent_service import (
     Scale,
     session_affinity,
 )
+from components.kubernetes_object import KubernetesObject
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
 from providers.slo_gate import SloGate, SloGateArgs
@@ -130,8 +131,10 @@ class CanaryRollout(pulumi.ComponentResource):
             selector_out, client_depends = self._blue_green_selector(selector, result, gate)
         else:
             selector_out = pulumi.Output.from_input(selector)
-        client = k8s.core.v1.Service(
+        client = KubernetesObject(
             f"{name}-client",
+            api_version="v1",
+            kind="Service",
             metadata={"name": agent.id, "namespace": args.namespace, "labels": self._labels()},
             spec=selector_out.apply(
                 lambda sel: {
@@ -358,8 +361,10 @@ class CanaryRollout(pulumi.ComponentResource):
             }
             for path in ingress.paths
         ]
-        return k8s.networking.v1.Ingress(
+        return KubernetesObject(
             logical,
+            api_version="networking.k8s.io/v1",
+            kind="Ingress",
             metadata={
                 "name": object_name,
                 "namespace": a.namespace,

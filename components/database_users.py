@@ -12,10 +12,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.aws_config import AwsConfig, irsa_trust, policy_json
+from components.kubernetes_object import KubernetesObject
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -129,8 +129,10 @@ class DatabaseUsers(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        namespace = k8s.core.v1.Namespace(
+        namespace = KubernetesObject(
             f"{name}-ns",
+            api_version="v1",
+            kind="Namespace",
             metadata={
                 "name": config.namespace,
                 "labels": {
@@ -141,8 +143,10 @@ class DatabaseUsers(pulumi.ComponentResource):
             opts=child,
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        account = k8s.core.v1.ServiceAccount(
+        account = KubernetesObject(
             f"{name}-sa",
+            api_version="v1",
+            kind="ServiceAccount",
             metadata={
                 "name": SERVICE_ACCOUNT,
                 "namespace": config.namespace,
@@ -156,8 +160,10 @@ class DatabaseUsers(pulumi.ComponentResource):
             digest = hashlib.sha256((sql + FETCH + APPLY + config.image + config.aws_cli_image).encode()).hexdigest()[
                 :8
             ]
-            script = k8s.core.v1.ConfigMap(
+            script = KubernetesObject(
                 f"{name}-{target.name}-sql",
+                api_version="v1",
+                kind="ConfigMap",
                 metadata={"name": f"db-users-{target.name}-{digest}", "namespace": config.namespace},
                 data={"users.sql": sql},
                 immutable=True,
@@ -173,8 +179,10 @@ class DatabaseUsers(pulumi.ComponentResource):
                 {"name": "HOME", "value": "/tmp"},
             ]
             work = [{"name": "work", "mountPath": "/work"}, {"name": "tmp", "mountPath": "/tmp"}]
-            k8s.batch.v1.Job(
+            KubernetesObject(
                 f"{name}-{target.name}-job",
+                api_version="batch/v1",
+                kind="Job",
                 metadata={"name": job_name, "namespace": config.namespace, "labels": {"app": "db-users"}},
                 spec={
                     "backoffLimit": 6,

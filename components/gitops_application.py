@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.kubernetes_object import KubernetesObject
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class GitOpsApplication(pulumi.ComponentResource):
     def __init__(self, name: str, args: GitOpsApplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:GitOpsApplication", name, None, opts)
         app_name = f"agent-platform-{args.environment}"
-        app = k8s.apiextensions.CustomResource(
+        app = KubernetesObject(
             f"{name}-application",
             api_version="argoproj.io/v1alpha1",
             kind="Application",

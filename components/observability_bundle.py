@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.kubernetes_object import KubernetesObject
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
@@ -85,7 +86,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
         for tenant in args.tenants:
             child = pulumi.ResourceOptions(parent=self, depends_on=tenant.depends_on)
             labels = {"app": args.agent_id, "agent-id": args.agent_id, "tenant-id": tenant.tenant_id}
-            monitor = k8s.apiextensions.CustomResource(
+            monitor = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-servicemonitor",
                 api_version="monitoring.coreos.com/v1",
                 kind="ServiceMonitor",
@@ -97,7 +98,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
                 spec=service_monitor_spec(args.agent_id, tenant.namespace, args.scrape_interval),
                 opts=child,
             )
-            rule = k8s.apiextensions.CustomResource(
+            rule = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-rules",
                 api_version="monitoring.coreos.com/v1",
                 kind="PrometheusRule",
@@ -112,8 +113,10 @@ class ObservabilityBundle(pulumi.ComponentResource):
             self.service_monitors[tenant.tenant_id] = monitor.metadata.apply(lambda m: m["name"])
             self.rules[tenant.tenant_id] = rule.metadata.apply(lambda m: m["name"])
         uid = args.dashboard["uid"]
-        self.dashboard = k8s.core.v1.ConfigMap(
+        self.dashboard = KubernetesObject(
             f"{name}-dashboard",
+            api_version="v1",
+            kind="ConfigMap",
             metadata={
                 "name": f"agent-dashboard-{args.agent_id}",
                 "namespace": args.dashboard_namespace,
@@ -123,7 +126,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
             data={f"{uid}.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.dashboard_name = self.dashboard.metadata.apply(lambda m: m.name)
+        self.dashboard_name = self.dashboard.metadata.apply(lambda m: m["name"])
         self.register_outputs(
             {"service_monitors": self.service_monitors, "rules": self.rules, "dashboard_name": self.dashboard_name}
         )

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import KubernetesObject
 from components.synthetic_session import PROBE_LABEL, probe_pod_spec, request_env
 from stacks.settings.agents import Agent
 
@@ -53,8 +53,10 @@ class SmokeCheck(pulumi.ComponentResource):
             }
         )
         job_name = f"{agent.id}-smoke-{version_slug(args.version)}"[:63].rstrip("-")
-        job = k8s.batch.v1.Job(
+        job = KubernetesObject(
             f"{name}-job",
+            api_version="batch/v1",
+            kind="Job",
             metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, "agent-id": agent.id}},
             spec={
                 "backoffLimit": 2,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
+
+from components.kubernetes_object import KubernetesObject
 
 PROVISIONER = "ebs.csi.aws.com"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
@@ -29,8 +30,10 @@ class EncryptedStorageClass(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EncryptedStorageClassArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:EncryptedStorageClass", name, None, opts)
-        self.storage_class = k8s.storage.v1.StorageClass(
+        self.storage_class = KubernetesObject(
             f"{name}-class",
+            api_version="storage.k8s.io/v1",
+            kind="StorageClass",
             metadata={"name": args.name, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
             provisioner=PROVISIONER,
             parameters={
@@ -40,9 +43,9 @@ class EncryptedStorageClass(pulumi.ComponentResource):
                 "csi.storage.k8s.io/fstype": "ext4",
                 "tagSpecification_1": f"backup-plan={args.backup_plan}",
             },
-            volume_binding_mode="WaitForFirstConsumer",
-            reclaim_policy="Retain" if args.retain else "Delete",
-            allow_volume_expansion=True,
+            volumeBindingMode="WaitForFirstConsumer",
+            reclaimPolicy="Retain" if args.retain else "Delete",
+            allowVolumeExpansion=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self.storage_class.metadata.apply(lambda m: m["name"])

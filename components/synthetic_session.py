@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import KubernetesObject
 from stacks.settings.agents import Agent, SyntheticRequest
 from stacks.settings.names import SharedNames
 
@@ -93,8 +93,10 @@ class SyntheticSession(pulumi.ComponentResource):
         # The objects name their agent; their pods do not, so no agent Service or selector picks them up.
         owned = {**labels, "agent-id": agent.id}
 
-        k8s.networking.v1.NetworkPolicy(
+        KubernetesObject(
             f"{name}-egress",
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
             metadata={"name": f"{agent.id}-probes-egress", "namespace": args.namespace, "labels": owned},
             spec={
                 "podSelector": {"matchLabels": {PROBE_LABEL: agent.id}},
@@ -137,8 +139,10 @@ class SyntheticSession(pulumi.ComponentResource):
                 }
             )
             deadline = settings.request.timeout_seconds + 120
-            cron = k8s.batch.v1.CronJob(
+            cron = KubernetesObject(
                 f"{name}-cron",
+                api_version="batch/v1",
+                kind="CronJob",
                 metadata={"name": f"{agent.id}-synthetic-session", "namespace": args.namespace, "labels": owned},
                 spec={
                     "schedule": settings.schedule,

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import KubernetesObject
 from stacks.feature_flags import TenantFlags
 from stacks.settings.tenancy import CpuMemory, Environment, Tenant, Tier
 
@@ -60,8 +60,10 @@ class TenantNamespace(pulumi.ComponentResource):
         self._args = args
         ns_name = args.namespace
 
-        self.ns = k8s.core.v1.Namespace(
+        self.ns = KubernetesObject(
             f"{name}-ns",
+            api_version="v1",
+            kind="Namespace",
             metadata={"name": ns_name, "labels": self.labels()},
             opts=child,
         )
@@ -69,12 +71,19 @@ class TenantNamespace(pulumi.ComponentResource):
         meta = self._meta
 
         quota = args.tier.quota
-        k8s.core.v1.ResourceQuota(
-            f"{name}-quota", metadata=meta(f"{ns_name}-quota"), spec={"hard": quota.hard()}, opts=in_ns
+        KubernetesObject(
+            f"{name}-quota",
+            api_version="v1",
+            kind="ResourceQuota",
+            metadata=meta(f"{ns_name}-quota"),
+            spec={"hard": quota.hard()},
+            opts=in_ns,
         )
         lr = args.tier.limit_range
-        k8s.core.v1.LimitRange(
+        KubernetesObject(
             f"{name}-limits",
+            api_version="v1",
+            kind="LimitRange",
             metadata=meta(f"{ns_name}-limits"),
             spec={
                 "limits": [
@@ -96,15 +105,29 @@ class TenantNamespace(pulumi.ComponentResource):
             opts=in_ns,
         )
         for policy_name, spec in self.network_policies().items():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-netpol-{policy_name}", metadata=meta(policy_name), spec=spec, opts=in_ns
+            KubernetesObject(
+                f"{name}-netpol-{policy_name}",
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata=meta(policy_name),
+                spec=spec,
+                opts=in_ns,
             )
 
-        role = k8s.rbac.v1.Role(f"{name}-admin-role", metadata=meta("tenant-admin"), rules=_ADMIN_RULES, opts=in_ns)
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-admin-binding",
+        role = KubernetesObject(
+            f"{name}-admin-role",
+            api_version="rbac.authorization.k8s.io/v1",
+            kind="Role",
             metadata=meta("tenant-admin"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-admin"},
+            rules=_ADMIN_RULES,
+            opts=in_ns,
+        )
+        KubernetesObject(
+            f"{name}-admin-binding",
+            api_version="rbac.authorization.k8s.io/v1",
+            kind="RoleBinding",
+            metadata=meta("tenant-admin"),
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-admin"},
             subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": args.tenant.admin_group_name}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
         )
@@ -112,17 +135,21 @@ class TenantNamespace(pulumi.ComponentResource):
         self.service_account_names = {}
         for agent_id, role_arn in sorted(args.service_accounts.items()):
             annotations = {IRSA_ANNOTATION: role_arn} if role_arn is not None else {}
-            sa = k8s.core.v1.ServiceAccount(
+            sa = KubernetesObject(
                 f"{name}-sa-{agent_id}",
+                api_version="v1",
+                kind="ServiceAccount",
                 metadata={**meta(agent_id), "annotations": annotations},
                 # The IRSA webhook projects its own token; the API token stays unmounted unless a pod asks.
-                automount_service_account_token=False,
+                automountServiceAccountToken=False,
                 opts=in_ns,
             )
             self.service_account_names[agent_id] = sa.metadata.apply(lambda m: m["name"])
 
-        k8s.core.v1.ConfigMap(
+        KubernetesObject(
             f"{name}-flags",
+            api_version="v1",
+            kind="ConfigMap",
             metadata=meta(FLAGS_CONFIGMAP),
             data={
                 "flags.json": json.dumps(args.flags.flags, sort_keys=True),

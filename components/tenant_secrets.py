@@ -14,10 +14,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.aws_config import AwsConfig, irsa_trust, policy_json
+from components.kubernetes_object import KubernetesObject
 from stacks.settings.names import AgentSecretKeys
 
 ESO_API = "external-secrets.io/v1"
@@ -119,17 +119,19 @@ class TenantDataAccess(pulumi.ComponentResource):
         self._grant_agents(name, config)
 
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[reader_policy])
-        account = k8s.core.v1.ServiceAccount(
+        account = KubernetesObject(
             f"{name}-reader-sa",
+            api_version="v1",
+            kind="ServiceAccount",
             metadata={
                 "name": READER_ACCOUNT,
                 "namespace": config.namespace,
                 "annotations": {IRSA_ANNOTATION: reader.arn},
             },
-            automount_service_account_token=False,
+            automountServiceAccountToken=False,
             opts=in_ns,
         )
-        store = k8s.apiextensions.CustomResource(
+        store = KubernetesObject(
             f"{name}-secret-store",
             api_version=ESO_API,
             kind="SecretStore",
@@ -150,7 +152,7 @@ class TenantDataAccess(pulumi.ComponentResource):
             "postgresql://", db.user, "@", db.host, ":", str(db.port), "/", db.database, "?sslmode=require"
         )
         self.redis_url = pulumi.Output.concat("rediss://", redis.user, "@", redis.host, ":", str(redis.port), "/0")
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(
             f"{name}-external-secret",
             api_version=ESO_API,
             kind="ExternalSecret",

@@ -13,10 +13,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.aws_config import AwsConfig, irsa_trust, policy_json
+from components.kubernetes_object import KubernetesObject
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfig
 from stacks.settings.backups import Velero
 
@@ -129,7 +129,7 @@ class VeleroBackups(pulumi.ComponentResource):
         self.schedule_names = []
         for loc in config.locations:
             bucket = buckets[loc.name]
-            k8s.apiextensions.CustomResource(
+            KubernetesObject(
                 f"{name}-{loc.name}-bsl",
                 api_version=API_VERSION,
                 kind="BackupStorageLocation",
@@ -150,7 +150,7 @@ class VeleroBackups(pulumi.ComponentResource):
                 "defaultVolumesToFsBackup": not loc.snapshot_volumes,
             }
             if loc.snapshot_volumes:
-                k8s.apiextensions.CustomResource(
+                KubernetesObject(
                     f"{name}-{loc.name}-vsl",
                     api_version=API_VERSION,
                     kind="VolumeSnapshotLocation",
@@ -160,7 +160,7 @@ class VeleroBackups(pulumi.ComponentResource):
                 )
                 template["volumeSnapshotLocations"] = [loc.name]
             schedule_name = f"{loc.name}-namespaces"
-            k8s.apiextensions.CustomResource(
+            KubernetesObject(
                 f"{name}-{loc.name}-schedule",
                 api_version=API_VERSION,
                 kind="Schedule",
