@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.known import lift, lift_all
 from components.kubernetes_object import KubernetesObject
 from stacks.rollout_plan import Release
 from stacks.settings.agents import Agent, CpuMemoryPair, Probe
@@ -102,14 +103,14 @@ class AgentService(pulumi.ComponentResource):
         super().__init__("agent-platform:components:AgentService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._args = args
-        release = pulumi.Output.from_input(args.release)
+        release = args.release
 
         config = KubernetesObject(
             f"{name}-config",
             api_version="v1",
             kind="ConfigMap",
             metadata=self._meta(f"{args.name}-config", release),
-            data=release.apply(lambda r: {"agent.json": self.config_json(r)}),
+            data=lift(release, lambda r: {"agent.json": self.config_json(r)}),
             opts=child,
         )
         service = KubernetesObject(
@@ -127,10 +128,10 @@ class AgentService(pulumi.ComponentResource):
             # The HPA owns the replica count: the spec omits it and no `up` may reset it.
             ignore_changes=["spec.replicas"] if args.scale.hpa else None,
         )
-        spec = release.apply(self._workload_spec)
+        spec = lift(release, self._workload_spec)
         if not args.scale.hpa:
-            spec = pulumi.Output.all(spec, args.scale.replicas).apply(lambda v: {**v[0], "replicas": v[1]})
-        metadata = pulumi.Output.all(release, args.promoted_at).apply(lambda v: self._workload_meta(*v))
+            spec = lift_all([spec, args.scale.replicas], lambda v: {**v[0], "replicas": v[1]})
+        metadata = lift_all([release, args.promoted_at], lambda v: self._workload_meta(*v))
         if args.kind == "StatefulSet":
             headless = KubernetesObject(
                 f"{name}-headless",
@@ -213,13 +214,14 @@ class AgentService(pulumi.ComponentResource):
         }
         return {**labels, "track": a.track} if track_label else labels
 
-    def _meta(self, name: str, release: pulumi.Output[Release], *, track_label: bool = True) -> pulumi.Output[dict]:
-        return release.apply(
+    def _meta(self, name: str, release: pulumi.Input[Release], *, track_label: bool = True) -> pulumi.Input[dict]:
+        return lift(
+            release,
             lambda r: {
                 "name": name,
                 "namespace": self._args.namespace,
                 "labels": self.labels(r, track_label=track_label),
-            }
+            },
         )
 
     def _workload_meta(self, release: Release, promoted_at: str | None) -> dict[str, Any]:

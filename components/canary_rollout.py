@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.agent_service import (
     INSTANCE_LABEL,
@@ -24,6 +23,7 @@ from components.agent_service import (
     Scale,
     session_affinity,
 )
+from components.known import lift, lift_all
 from components.kubernetes_object import KubernetesObject
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
@@ -93,10 +93,10 @@ class CanaryRollout(pulumi.ComponentResource):
         blue_green = plan.strategy == "blue_green"
 
         gate = self._gate()
-        result: pulumi.Output[Outcome] = (
+        result: pulumi.Input[Outcome] = (
             pulumi.Output.all(gate.verdict, gate.report).apply(lambda v: outcome(plan, v[0], v[1]))
             if gate is not None
-            else pulumi.Output.from_input(outcome(plan, None))
+            else outcome(plan, None)
         )
         # At the promoting stage the stable track takes the canary release once the gate passed; the canary
         # track goes in the same `up`, deleted only after stable has rolled out, so some track always serves.
@@ -104,11 +104,9 @@ class CanaryRollout(pulumi.ComponentResource):
         promoted_at: pulumi.Input[str] | None = agent.promoted_at
         if plan.promotes and plan.canary is not None:
             canary = plan.canary
-            stable_release = result.apply(lambda o: canary if o.promoted else plan.stable)
-            passed = gate.passed_at if gate is not None else pulumi.Output.from_input("")
-            promoted_at = pulumi.Output.all(result, passed).apply(
-                lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at
-            )
+            stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
+            passed = gate.passed_at if gate is not None else ""
+            promoted_at = lift_all([result, passed], lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at)
         has_canary = plan.canary is not None and not plan.promotes
         ratio_split = has_canary and not blue_green and not args.scale.hpa and agent.ingress is None
 
@@ -116,9 +114,9 @@ class CanaryRollout(pulumi.ComponentResource):
         canary_scale = args.scale
         if ratio_split:
             total = int(args.scale.replicas or args.scale.min_replicas)
-            split = result.apply(lambda o: replica_split(total, o.weight))
-            stable_scale = replace(args.scale, replicas=split.apply(lambda s: s[0]))
-            canary_scale = replace(args.scale, replicas=split.apply(lambda s: s[1]))
+            split = lift(result, lambda o: replica_split(total, o.weight))
+            stable_scale = replace(args.scale, replicas=lift(split, lambda s: s[0]))
+            canary_scale = replace(args.scale, replicas=lift(split, lambda s: s[1]))
 
         self.stable = self._track("stable", stable_release, stable_scale, agent.lifecycle_stage, promoted_at)
         self.canary = (
@@ -130,19 +128,20 @@ class CanaryRollout(pulumi.ComponentResource):
         if blue_green:
             selector_out, client_depends = self._blue_green_selector(selector, result, gate)
         else:
-            selector_out = pulumi.Output.from_input(selector)
+            selector_out = selector
         client = KubernetesObject(
             f"{name}-client",
             api_version="v1",
             kind="Service",
             metadata={"name": agent.id, "namespace": args.namespace, "labels": self._labels()},
-            spec=selector_out.apply(
+            spec=lift(
+                selector_out,
                 lambda sel: {
                     "type": "ClusterIP",
                     "selector": sel,
                     "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
                     **session_affinity(agent),
-                }
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=client_depends),
         )
@@ -157,12 +156,13 @@ class CanaryRollout(pulumi.ComponentResource):
             mirror = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri" if plan.shadow else None
             self._ingress(f"{name}-ingress", agent.id, backend, self._ingress_annotations(mirror), [client])
             if has_canary and not blue_green and not plan.shadow and self.canary is not None:
-                weight_annotations = result.apply(
+                weight_annotations = lift(
+                    result,
                     lambda o: {
                         f"{NGINX}/canary": "true",
                         f"{NGINX}/canary-weight": str(o.weight),
                         f"{NGINX}/canary-weight-total": "100",
-                    }
+                    },
                 )
                 stage_applied = self._ingress(
                     f"{name}-canary-ingress",
@@ -173,7 +173,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 )
         if has_canary and not plan.forced_rollback:
             # Its inputs come through the verdict too: a gate that holds never starts the next stage's clock.
-            stage = result.apply(lambda _: plan.stage) if gate is not None else plan.stage
+            stage = lift(result, lambda _: plan.stage) if gate is not None else plan.stage
             self._stage_clock(plan.stage, [gate] if gate is not None else [r for r in [stage_applied] if r], stage)
 
         SyntheticSession(
@@ -191,9 +191,10 @@ class CanaryRollout(pulumi.ComponentResource):
         )
 
         self.workload_name = self.stable.workload_name
-        self.weight = result.apply(lambda o: o.weight)
-        self.promoted = result.apply(lambda o: o.promoted)
-        self.rolled_back = result.apply(lambda o: o.rolled_back)
+        outcome_out = pulumi.Output.from_input(result)
+        self.weight = outcome_out.apply(lambda o: o.weight)
+        self.promoted = outcome_out.apply(lambda o: o.promoted)
+        self.rolled_back = outcome_out.apply(lambda o: o.rolled_back)
         self.stable_version = pulumi.Output.from_input(stable_release).apply(lambda r: r.version)
         self.canary_version = pulumi.Output.from_input(plan.canary.version if has_canary and plan.canary else None)
         self.gate_verdict = gate.verdict if gate is not None else pulumi.Output.from_input(None)
@@ -295,8 +296,8 @@ class CanaryRollout(pulumi.ComponentResource):
         )
 
     def _blue_green_selector(
-        self, selector: dict[str, str], result: pulumi.Output[Outcome], gate: SloGate | None
-    ) -> tuple[pulumi.Output[dict[str, str]], list[pulumi.Resource]]:
+        self, selector: dict[str, str], result: pulumi.Input[Outcome], gate: SloGate | None
+    ) -> tuple[pulumi.Input[dict[str, str]], list[pulumi.Resource]]:
         """Stage 0 switches to green after its smoke check; stage 1 goes back to the stable workload after the
         gate, which by then runs green's release (pass) or still blue's (fail, rollback)."""
         a = self._args
@@ -304,10 +305,10 @@ class CanaryRollout(pulumi.ComponentResource):
         stable = {**selector, INSTANCE_LABEL: f"{a.agent.id}-stable"}
         green = {**selector, INSTANCE_LABEL: f"{a.agent.id}-canary"}
         if self.canary is None or plan.canary is None:
-            target = result.apply(lambda _: stable) if gate is not None else pulumi.Output.from_input(stable)
+            target = lift(result, lambda _: stable)
             return target, [self.stable.workload]
         if plan.forced_rollback:
-            return pulumi.Output.from_input(stable), [self.stable.workload]
+            return stable, [self.stable.workload]
         smoke = SmokeCheck(
             f"{self._name}-smoke",
             SmokeCheckArgs(
@@ -319,7 +320,7 @@ class CanaryRollout(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.canary.workload]),
         )
-        return pulumi.Output.from_input(green), [self.canary.workload, smoke]
+        return green, [self.canary.workload, smoke]
 
     def _ingress_annotations(self, mirror: str | None) -> dict[str, str]:
         a = self._args
@@ -349,7 +350,7 @@ class CanaryRollout(pulumi.ComponentResource):
         backend: str,
         annotations: pulumi.Input[dict[str, str]],
         depends_on: list[pulumi.Resource],
-    ) -> k8s.networking.v1.Ingress:
+    ) -> KubernetesObject:
         a = self._args
         ingress = a.agent.ingress
         assert ingress is not None
