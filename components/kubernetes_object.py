@@ -10,7 +10,7 @@ come back as plain dicts with the API's keys.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi_kubernetes import _utilities
@@ -40,7 +40,9 @@ def type_token(api_version: str, kind: str) -> str:
 
 
 class KubernetesObject(pulumi.CustomResource):
-    metadata: pulumi.Output[dict[str, Any]]
+    if TYPE_CHECKING:
+        # Only for type checkers: the SDK resolves a class's Output annotations on every registration.
+        metadata: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self,
