@@ -6,8 +6,10 @@ resource monitor is replaced. In preview mode computed values stay unknown, as `
 
 from __future__ import annotations
 
+import builtins
+import functools
 import json
-import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,12 +181,18 @@ def run(stack: str, preview: bool = False, root: Path = PROJECT_ROOT) -> Recordi
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    _sync_await(
-        pulumi.runtime.stack.run_pulumi_func(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"))
-    )
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(_main(root / "__main__.py")))
     root_stack = pulumi.runtime.settings.get_root_resource()
     recording.outputs = _sync_await(_resolve(root_stack.outputs))  # type: ignore[union-attr]
     return recording
+
+
+def _main(path: Path) -> Callable[[], None]:
+    """`__main__.py` run as a script (`__name__ == "__main__"`) with no Python frames of the engine between
+    the SDK and the program: the SDK walks the whole call stack into a source trace at every registration."""
+    code = compile(path.read_text(), str(path), "exec")
+    namespace = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins, "__spec__": None}
+    return functools.partial(exec, code, namespace)
 
 
 async def _resolve(value: Any) -> Any:
