@@ -18,9 +18,17 @@ import gc
 def for_registration() -> None:
     """Objects alive now (modules, settings) are never garbage: keep them out of every later pass.
 
-    Garbage from before (an earlier render in the same process, as in the tests) is collected first,
-    so freezing never keeps it alive, and one render's cycles never outlive the next render's start.
+    Whatever an earlier render in the same process left (as in the tests) is unfrozen and collected
+    first, so freezing never keeps it alive.
     """
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     gc.disable()
+
+
+def after_registration() -> None:
+    """For a process that goes on after a render (tests, benchmarks): the collector runs again, without
+    a pass over the render's objects; they stay frozen until the next render collects them."""
+    gc.freeze()
+    gc.enable()

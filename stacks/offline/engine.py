@@ -21,6 +21,7 @@ from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
 
+from stacks import gc_policy
 from stacks.offline.computed import computed_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -181,9 +182,12 @@ def run(stack: str, preview: bool = False, root: Path = PROJECT_ROOT) -> Recordi
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    _sync_await(pulumi.runtime.stack.run_pulumi_func(_main(root / "__main__.py")))
-    root_stack = pulumi.runtime.settings.get_root_resource()
-    recording.outputs = _sync_await(_resolve(root_stack.outputs))  # type: ignore[union-attr]
+    try:
+        _sync_await(pulumi.runtime.stack.run_pulumi_func(_main(root / "__main__.py")))
+        root_stack = pulumi.runtime.settings.get_root_resource()
+        recording.outputs = _sync_await(_resolve(root_stack.outputs))  # type: ignore[union-attr]
+    finally:
+        gc_policy.after_registration()  # the program turned the collector off; this process goes on
     return recording
 
 
