@@ -122,7 +122,9 @@ def run_child(tenants: int, agents: int, mode: str, workdir: Path) -> dict[str, 
 
 
 def fit_exponent(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of log(time) against log(resources)."""
+    """Least-squares slope of log(time) against log(resources); undefined (nan) for fewer than two sizes."""
+    if len({x for x, _ in points}) < 2:
+        return math.nan
     xs = [math.log(x) for x, _ in points]
     ys = [math.log(y) for _, y in points]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
