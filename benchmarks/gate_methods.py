@@ -80,11 +80,7 @@ def floors(
 def track(units: np.ndarray) -> Track:
     """One track from its counts per unit of time, shape (units, 4): totals and the per-unit split."""
     requests, errors, slow, very_slow = (units[:, i].tolist() for i in range(4))
-
-    def proportion(events: list[int]) -> Proportion:
-        return Proportion(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
-
-    return Track(proportion(errors), proportion(slow), proportion(very_slow))
+    return Track(*(Proportion.from_units(events, requests) for events in (errors, slow, very_slow)))
 
 
 def ours(canary: np.ndarray | None, stable: np.ndarray | None, criteria: SloGateCriteria, timing: Timing) -> str:

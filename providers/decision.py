@@ -74,6 +74,11 @@ class Proportion:
     total_query: str = ""
     units: tuple[Unit, ...] = ()
 
+    @classmethod
+    def from_units(cls, events: Sequence[int], requests: Sequence[int]) -> Proportion:
+        """Totals and the per-unit split from counts per unit of time, oldest first."""
+        return cls(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
+
     def __post_init__(self) -> None:
         if self.events < 0 or self.total < 0 or self.events > self.total:
             raise ValueError(f"impossible counts: {self.events} events among {self.total} requests")

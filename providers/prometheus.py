@@ -111,23 +111,23 @@ class PrometheusClient:
     def __exit__(self, *_: object) -> None:
         self._session.close()
 
-    def query(self, promql: str, at: datetime) -> float:
-        """The single value of an instant query evaluated at `at`."""
+    def _attempt_seconds(self) -> float:
+        """Every attempt must fit in what is left, so retries can never stretch the deadline."""
         remaining = self._deadline - self._monotonic()
         if remaining <= 0:
             raise QueryError(f"total deadline of {self.limits.deadline_seconds:g}s used up before this query")
-        # Every attempt must fit in what is left, so retries can never stretch the deadline.
-        attempt = min(self.limits.query_timeout_seconds, remaining / (self.limits.retries + 1))
+        return min(self.limits.query_timeout_seconds, remaining / (self.limits.retries + 1))
+
+    def query(self, promql: str, at: datetime) -> float:
+        """The single value of an instant query evaluated at `at`."""
+        attempt = self._attempt_seconds()
         params = {"query": promql, "time": f"{at.timestamp():.3f}", "timeout": f"{max(1, int(attempt * 1000))}ms"}
         body = self._get("/api/v1/query", params, attempt)
         return _single_value(body, promql)
 
     def query_range(self, promql: str, start: datetime, end: datetime, step_seconds: int) -> dict[float, float]:
         """The one series of a range query, as {unix time: value}; steps without a sample are absent."""
-        remaining = self._deadline - self._monotonic()
-        if remaining <= 0:
-            raise QueryError(f"total deadline of {self.limits.deadline_seconds:g}s used up before this query")
-        attempt = min(self.limits.query_timeout_seconds, remaining / (self.limits.retries + 1))
+        attempt = self._attempt_seconds()
         params = {
             "query": promql,
             "start": f"{start.timestamp():.3f}",

@@ -189,13 +189,15 @@ def _measure(
     # Every step, so canary and stable units stay paired; a step without samples is a unit without requests.
     steps = [round(first.timestamp() + unit * k, 3) for k in range(count)]
 
+    by_time = {name: {round(t, 3): v for t, v in points.items()} for name, points in series.items()}
+
     def counts(name: str) -> list[int]:
-        by_time = {round(t, 3): v for t, v in series[name].items()}
-        return [round(by_time.get(t, 0.0)) for t in steps]
+        return [round(by_time[name].get(t, 0.0)) for t in steps]
+
+    latency = counts("latency_total")
 
     def slower_than(faster: str) -> Proportion:
         """Requests slower than a bucket boundary: all observations but those within it."""
-        latency = counts("latency_total")
         return _proportion(
             values["latency_total"] - values[faster],
             values["latency_total"],

@@ -80,8 +80,4 @@ def simulate(
 def _track(arrays: tuple[np.ndarray, ...], i: int, units: int) -> Track:
     """The first `units` minutes' counts, in total and per minute."""
     requests, errors, slow, very_slow = (a[i, :units].tolist() for a in arrays)
-
-    def proportion(events: list[int]) -> Proportion:
-        return Proportion(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
-
-    return Track(proportion(errors), proportion(slow), proportion(very_slow))
+    return Track(*(Proportion.from_units(events, requests) for events in (errors, slow, very_slow)))
