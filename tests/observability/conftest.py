@@ -66,8 +66,15 @@ def run_promtool_tests(tmp: Path, groups: list[Group], tests: list[dict[str, Any
     count = sum(len(g["rules"]) for g in groups)
     assert f"SUCCESS: {count} rules found" in check.stdout, check.stdout + check.stderr
     spec = tmp / "tests.yaml"
+    # Without an order promtool evaluates groups in Go map order, so a rule reading another group's
+    # records at the same instant sees this or the previous evaluation at random: pin the file's order.
+    order = [g["name"] for g in groups]
+    assert len(set(order)) == len(order), f"duplicate group names: {order}"
     spec.write_text(
-        yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "30s", "tests": tests}, sort_keys=False)
+        yaml.safe_dump(
+            {"rule_files": [str(rules)], "evaluation_interval": "30s", "group_eval_order": order, "tests": tests},
+            sort_keys=False,
+        )
     )
     result = subprocess.run(
         [binary("promtool"), "test", "rules", str(spec)], capture_output=True, text=True, timeout=300
