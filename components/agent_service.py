@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ DEFAULT_RESOURCES = {
     "Deployment": (CpuMemoryPair(cpu="500m", memory="512Mi"), CpuMemoryPair(cpu="2000m", memory="2Gi")),
     "StatefulSet": (CpuMemoryPair(cpu="500m", memory="1Gi"), CpuMemoryPair(cpu="2", memory="4Gi")),
 }
+VPA_API = "autoscaling.k8s.io/v1"
 VPA_MIN = {"cpu": "250m", "memory": "256Mi"}
 VPA_MAX = {"cpu": "4000m", "memory": "8Gi"}
 SECRET_ENV = {
@@ -75,6 +77,8 @@ class AgentServiceArgs:
     nodes: AgentNodes
     promoted_at: pulumi.Input[str] | None = None
     """When this release was promoted (the gate's `passed_at`); workload metadata only, never the pod template."""
+    crd_installers: Sequence[pulumi.Resource] = ()
+    """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
 
     @property
     def name(self) -> str:
@@ -176,7 +180,7 @@ class AgentService(pulumi.ComponentResource):
             )
         KubernetesObject(
             f"{name}-vpa",
-            api_version="autoscaling.k8s.io/v1",
+            api_version=VPA_API,
             kind="VerticalPodAutoscaler",
             metadata=self._meta(args.name, release),
             spec={
@@ -186,7 +190,7 @@ class AgentService(pulumi.ComponentResource):
                     "containerPolicies": [{"containerName": "agent", "minAllowed": VPA_MIN, "maxAllowed": VPA_MAX}]
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *args.crd_installers]),
         )
         KubernetesObject(
             f"{name}-pdb",

@@ -7,6 +7,7 @@ through Pulumi. The operator scopes every route to the namespace it lives in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ import pulumi
 
 from components.kubernetes_object import KubernetesObject
 
+ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 ReceiverType = Literal["webhook", "pagerduty"]
 # A stronger alert silences its weaker twin on the same object.
 INHIBITIONS: list[tuple[str, str, list[str]]] = [
@@ -42,6 +44,8 @@ class TenantAlertRoutingArgs:
     receivers: list[ReceiverRef]
     secret_name: str
     labels: dict[str, str]
+    crd_installers: Sequence[pulumi.Resource] = ()
+    """The release installing the Prometheus Operator's CRDs, when this stack installs it."""
 
 
 def _eq(name: str, value: str) -> dict[str, str]:
@@ -92,7 +96,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
         super().__init__("agent-platform:components:TenantAlertRouting", name, None, opts)
         self.config = KubernetesObject(
             f"{name}-alertmanagerconfig",
-            api_version="monitoring.coreos.com/v1alpha1",
+            api_version=ALERTMANAGER_CONFIG_API,
             kind="AlertmanagerConfig",
             metadata={
                 "name": "agent-alerts",
@@ -100,7 +104,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
                 "labels": {"tenant-id": args.tenant_id, **args.labels},
             },
             spec=routing_spec(args),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.crd_installers)),
         )
         self.config_name = self.config.metadata.apply(lambda m: m["name"])
         self.register_outputs({"config_name": self.config_name})

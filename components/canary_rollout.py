@@ -10,6 +10,7 @@ value from the gate's verdict, so a gate that holds leaves them untouched (`outc
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,6 +67,8 @@ class CanaryRolloutArgs:
     monitoring_namespace: str
     synthetic_session: bool
     gates: GateWiring
+    crd_installers: Sequence[pulumi.Resource] = ()
+    """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
 
 
 def replica_split(total: int, weight: int) -> tuple[int, int]:
@@ -245,6 +248,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 names=a.names,
                 nodes=a.nodes,
                 promoted_at=promoted_at,
+                crd_installers=a.crd_installers,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 
 from components.kubernetes_object import KubernetesObject
+
+ARGO_API_VERSION = "argoproj.io/v1alpha1"
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class GitOpsApplicationArgs:
     path: str
     target_revision: str
     argocd_namespace: str
+    crd_installers: Sequence[pulumi.Resource] = ()
+    """The release installing Argo CD's CRDs, when this stack installs it; the Application waits for it."""
 
 
 class GitOpsApplication(pulumi.ComponentResource):
@@ -26,7 +31,7 @@ class GitOpsApplication(pulumi.ComponentResource):
         app_name = f"agent-platform-{args.environment}"
         app = KubernetesObject(
             f"{name}-application",
-            api_version="argoproj.io/v1alpha1",
+            api_version=ARGO_API_VERSION,
             kind="Application",
             metadata={"name": app_name, "namespace": args.argocd_namespace},
             spec={
@@ -42,7 +47,7 @@ class GitOpsApplication(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.crd_installers)),
         )
         self.application_name = app.metadata.apply(lambda m: m["name"])
         self.register_outputs({"application_name": self.application_name})

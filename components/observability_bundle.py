@@ -9,6 +9,7 @@ Rule groups and dashboard JSON are computed by pure functions (`stacks/slo_rules
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
 DASHBOARD_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
+MONITORING_API = "monitoring.coreos.com/v1"
 # Pod label -> target label. `track` is added so canary and stable series can be told apart.
 RELABELED_POD_LABELS = {"agent_id": "agent_id", "version": "version", "tenant_id": "tenant_id", "track": "track"}
 
@@ -43,6 +45,8 @@ class ObservabilityBundleArgs:
     dashboard: dict[str, Any]
     dashboard_namespace: str
     dashboard_folder: str
+    crd_installers: Sequence[pulumi.Resource] = ()
+    """The release installing the Prometheus Operator's CRDs (and its namespace), when this stack installs it."""
 
 
 def service_monitor_spec(agent_id: str, namespace: str, interval: str) -> dict[str, Any]:
@@ -84,11 +88,11 @@ class ObservabilityBundle(pulumi.ComponentResource):
         self.service_monitors = {}
         self.rules = {}
         for tenant in args.tenants:
-            child = pulumi.ResourceOptions(parent=self, depends_on=tenant.depends_on)
+            child = pulumi.ResourceOptions(parent=self, depends_on=[*tenant.depends_on, *args.crd_installers])
             labels = {"app": args.agent_id, "agent-id": args.agent_id, "tenant-id": tenant.tenant_id}
             monitor = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-servicemonitor",
-                api_version="monitoring.coreos.com/v1",
+                api_version=MONITORING_API,
                 kind="ServiceMonitor",
                 metadata={
                     "name": args.agent_id,
@@ -100,7 +104,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
             )
             rule = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-rules",
-                api_version="monitoring.coreos.com/v1",
+                api_version=MONITORING_API,
                 kind="PrometheusRule",
                 metadata={
                     "name": f"{args.agent_id}-slo",
@@ -124,7 +128,8 @@ class ObservabilityBundle(pulumi.ComponentResource):
                 "annotations": {FOLDER_ANNOTATION: args.dashboard_folder},
             },
             data={f"{uid}.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},
-            opts=pulumi.ResourceOptions(parent=self),
+            # The monitoring namespace is the operator release's too.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.crd_installers)),
         )
         self.dashboard_name = self.dashboard.metadata.apply(lambda m: m["name"])
         self.register_outputs(

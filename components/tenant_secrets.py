@@ -62,6 +62,9 @@ class TenantDataConfig(AwsConfig):
     recovery_window_days: int = Field(7, ge=7, le=30)
     replica_region: str | None = Field(None, description="Secrets Manager keeps a copy there for region loss.")
     replica_kms_key_arn: Any = None
+    crd_installers: list[Any] = Field(
+        default_factory=list, description="Releases installing External Secrets' CRDs; its objects wait for them."
+    )
 
     @property
     def llm_keys(self) -> list[str]:
@@ -145,7 +148,7 @@ class TenantDataAccess(pulumi.ComponentResource):
                     }
                 }
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, *config.crd_installers]),
         )
         db, redis, keys = config.database, config.redis, config.secret_keys
         self.database_url = pulumi.Output.concat(
@@ -178,7 +181,7 @@ class TenantDataAccess(pulumi.ComponentResource):
                     for key in config.llm_keys
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[store]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[store, *config.crd_installers]),
         )
         self.reader_role_arn = reader.arn
         self.register_outputs(

@@ -55,6 +55,9 @@ class VeleroConfig(AwsConfig):
     oidc_issuer: Any
     locations: list[VeleroLocation] = Field(min_length=1)
     protect: bool = False
+    crd_installers: list[Any] = Field(
+        default_factory=list, description="Releases installing Velero's CRDs; the Velero objects wait for them."
+    )
 
 
 class VeleroBackups(pulumi.ComponentResource):
@@ -127,6 +130,7 @@ class VeleroBackups(pulumi.ComponentResource):
             opts=child,
         )
         self.schedule_names = []
+        custom_kind = pulumi.ResourceOptions(parent=self, depends_on=config.crd_installers)
         for loc in config.locations:
             bucket = buckets[loc.name]
             KubernetesObject(
@@ -140,7 +144,7 @@ class VeleroBackups(pulumi.ComponentResource):
                     "objectStorage": {"bucket": bucket.bucket_name},
                     "config": {"region": loc.region, "kmsKeyId": loc.kms_key_arn},
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket, *config.crd_installers]),
             )
             template: dict[str, Any] = {
                 "includedNamespaces": loc.namespaces,
@@ -156,7 +160,7 @@ class VeleroBackups(pulumi.ComponentResource):
                     kind="VolumeSnapshotLocation",
                     metadata=_meta(v, loc.name),
                     spec={"provider": "aws", "config": {"region": loc.region}},
-                    opts=child,
+                    opts=custom_kind,
                 )
                 template["volumeSnapshotLocations"] = [loc.name]
             schedule_name = f"{loc.name}-namespaces"
@@ -166,7 +170,7 @@ class VeleroBackups(pulumi.ComponentResource):
                 kind="Schedule",
                 metadata=_meta(v, schedule_name),
                 spec={"schedule": v.schedule, "useOwnerReferencesInBackup": False, "template": template},
-                opts=child,
+                opts=custom_kind,
             )
             self.schedule_names.append(schedule_name)
         self.role_arn = self.role.arn

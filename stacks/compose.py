@@ -9,12 +9,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws_config import role_arn
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.gitops_application import GitOpsApplication, GitOpsApplicationArgs
+from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from stacks.cluster_connection import ClusterConnection, connect
-from stacks.data import build_data, data_subnet_cidrs
+from stacks.data import account_of, build_data, data_subnet_cidrs, velero_role_name
 from stacks.feature_flags import TenantFlags, resolve_flags
 from stacks.observability import build_observability
 from stacks.settings import StackSettings
@@ -37,6 +38,12 @@ class Platform:
     flags: dict[str, TenantFlags] = field(default_factory=dict)
     identities: dict[tuple[str, str], WorkloadIdentity] = field(default_factory=dict)
     """(tenant id, agent id) -> the agent's IAM role in that tenant."""
+    addons: ClusterAddons | None = None
+    """The add-on releases, when this stack installs them (`cluster.install_addons`)."""
+
+    def crd_installers(self, api_version: str) -> list[pulumi.Resource]:
+        """What an object of `api_version` must wait for: the release installing its CRDs, if this stack owns it."""
+        return self.addons.installers(api_version) if self.addons is not None else []
 
 
 def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tuple[k8s.Provider, aws.Provider]:
@@ -99,19 +106,26 @@ def build_tenancy(platform: Platform) -> None:
         )
 
 
-def build_cluster_extras(platform: Platform, velero_role_arn: pulumi.Input[str] | None = None) -> None:
+def build_addons(platform: Platform) -> None:
+    """Install the add-ons first: every object of a kind they define depends on them (`Platform.crd_installers`)."""
     s = platform.settings
-    if s.cluster.install_addons:
-        # Values only known once other components exist: Velero's server assumes the role the data part made.
-        overlays: dict[str, dict[str, Any]] = {}
-        if velero_role_arn is not None:
-            annotation = {"eks.amazonaws.com/role-arn": velero_role_arn}
-            overlays["velero"] = {"serviceAccount": {"server": {"annotations": annotation}}}
-        ClusterAddons(
-            "addons",
-            ClusterAddonsArgs(addons=s.cluster.addons, value_overlays=overlays),
-            opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
-        )
+    if not s.cluster.install_addons:
+        return
+    # Velero's server assumes the role the data part creates later; its ARN follows from the account and the
+    # role's fixed name, so the release need not wait for the role (the server retries until it exists).
+    annotation = {"eks.amazonaws.com/role-arn": role_arn(account_of(platform), velero_role_name(s.environment))}
+    platform.addons = ClusterAddons(
+        "addons",
+        ClusterAddonsArgs(
+            addons=s.cluster.addons,
+            value_overlays={"velero": {"serviceAccount": {"server": {"annotations": annotation}}}},
+        ),
+        opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
+    )
+
+
+def build_gitops(platform: Platform) -> None:
+    s = platform.settings
     if s.gitops.render_yaml_to and s.gitops.repo_url:
         # The Application itself must reach the cluster, so it uses a provider that applies.
         applier = k8s.Provider("k8s-argocd", kubeconfig=platform.cluster.kubeconfig, context=platform.cluster.context)
@@ -123,6 +137,7 @@ def build_cluster_extras(platform: Platform, velero_role_arn: pulumi.Input[str] 
                 path=s.gitops.render_yaml_to,
                 target_revision=s.gitops.target_revision,
                 argocd_namespace=s.gitops.argocd_namespace,
+                crd_installers=platform.crd_installers(ARGO_API_VERSION),
             ),
             opts=pulumi.ResourceOptions(provider=applier),
         )
@@ -146,9 +161,10 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     cluster = connect(stack, settings.cluster)
     k8s_provider, aws_provider = build_providers(settings, cluster)
     platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
+    build_addons(platform)
     build_tenancy(platform)
     data = build_data(platform)
-    build_cluster_extras(platform, data["data"]["velero"]["role_arn"])
+    build_gitops(platform)
     workloads = build_workloads(platform)
     observability = build_observability(platform)
     return {

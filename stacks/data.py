@@ -22,7 +22,8 @@ from components.postgres import PostgresConfig, PostgresDatabase
 from components.redis import RedisCache, RedisConfig
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfig, replication_role_name
 from components.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
-from components.tenant_secrets import DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
+from components.tenant_secrets import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
+from components.velero import API_VERSION as VELERO_API_VERSION
 from components.velero import VeleroBackups, VeleroConfig, VeleroLocation
 from stacks.settings import StackSettings
 from stacks.settings.base import is_eu_region
@@ -129,6 +130,11 @@ def account_of(platform: Platform) -> pulumi.Output[str]:
     return pulumi.Output.from_input(platform.cluster.oidc_provider_arn).apply(lambda arn: arn.split(":")[4])
 
 
+def velero_role_name(environment: str) -> str:
+    """Fixed, so the Velero release can name the role before the data part creates it."""
+    return f"agent-platform-{environment}-velero"
+
+
 def db_name(tenant_id: str) -> str:
     return "tenant_" + tenant_id.replace("-", "_")
 
@@ -144,7 +150,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
     account = account_of(platform)
     sites = plan_sites(platform, providers)
     protect = s.data.protect
-    velero_role = f"agent-platform-{env}-velero"
+    velero_role = velero_role_name(env)
     site_of: dict[str, Site] = {}
     databases: dict[str, PostgresDatabase] = {}
     targets: list[BootstrapTarget] = []
@@ -318,6 +324,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
             tags=cluster_tags,
             settings=s.backups.velero,
             role_name=velero_role,
+            crd_installers=platform.crd_installers(VELERO_API_VERSION),
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
             oidc_issuer=platform.cluster.oidc_issuer,
             protect=protect,
@@ -364,6 +371,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
         access = TenantDataAccess(
             f"{tenant.id}-data",
             TenantDataConfig(
+                crd_installers=platform.crd_installers(ESO_API),
                 region=site.region,
                 tags=tags(env, tenant.id, **{"data-site": site.key}),
                 tenant_id=tenant.id,

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alert_routing import ReceiverRef, TenantAlertRouting, TenantAlertRoutingArgs
-from components.observability_bundle import ObservabilityBundle, ObservabilityBundleArgs, TenantRules
+from components.alert_routing import ALERTMANAGER_CONFIG_API, ReceiverRef, TenantAlertRouting, TenantAlertRoutingArgs
+from components.observability_bundle import MONITORING_API, ObservabilityBundle, ObservabilityBundleArgs, TenantRules
 from stacks import metrics_catalog as catalog
 from stacks.dashboards import agent_dashboard
 from stacks.ops_rules import OpsContext, ops_groups
@@ -104,6 +104,7 @@ def build_observability(platform: Platform) -> dict[str, Any]:
                 dashboard=dashboard,
                 dashboard_namespace=s.cluster.monitoring_namespace,
                 dashboard_folder=obs.grafana_folder,
+                crd_installers=platform.crd_installers(MONITORING_API),
             ),
             opts=opts,
         )
@@ -132,6 +133,7 @@ def build_observability(platform: Platform) -> dict[str, Any]:
                 receivers=receivers(s, names),
                 secret_name=obs.receiver_secret,
                 labels=obs.alertmanager_config_selector,
+                crd_installers=platform.crd_installers(ALERTMANAGER_CONFIG_API),
             ),
             opts=pulumi.ResourceOptions(provider=platform.k8s_provider, depends_on=[platform.tenants[tenant.id]]),
         )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.agent_service import DEFAULT_REPLICAS, Scale
+from components.agent_service import DEFAULT_REPLICAS, VPA_API, Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
 from providers.ga_gate import GaReadinessGate, ga_spec
 from stacks.rollout_plan import plan_rollout
@@ -40,6 +40,7 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
         error_statuses=tuple(s.names.error_statuses),
         names=s.names,
     )
+    vpa_installers = platform.crd_installers(VPA_API)
     agents: dict[str, Any] = {}
     for agent in s.agents:
         plan = plan_rollout(agent, s.environment, s.canary, lambda t: platform.flags[t].canary_cohort)
@@ -71,6 +72,7 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
                     monitoring_namespace=s.cluster.monitoring_namespace,
                     synthetic_session=synthetic_session_on(s, agent),
                     gates=gates,
+                    crd_installers=vpa_installers,
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]

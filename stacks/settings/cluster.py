@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -28,6 +28,11 @@ class Addon(Settings):
     version: str = Field(pattern=r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
     namespace: str
     values: dict[str, object] = Field(default_factory=dict)
+    crd_groups: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")]] = Field(
+        default_factory=list,
+        description="API groups whose CustomResourceDefinitions the chart installs; the platform's objects of "
+        "those groups wait for this release.",
+    )
 
 
 # Values that make the add-ons serve what the platform's objects expect: kube-state-metrics exports the
@@ -98,9 +103,21 @@ _VELERO_VALUES: dict[str, object] = {
 
 def _default_addons() -> dict[str, Addon]:
     def addon(
-        chart: str, repository: str, version: str, namespace: str, values: dict[str, object] | None = None
+        chart: str,
+        repository: str,
+        version: str,
+        namespace: str,
+        values: dict[str, object] | None = None,
+        crd_groups: tuple[str, ...] = (),
     ) -> Addon:
-        return Addon(chart=chart, repository=repository, version=version, namespace=namespace, values=values or {})
+        return Addon(
+            chart=chart,
+            repository=repository,
+            version=version,
+            namespace=namespace,
+            values=values or {},
+            crd_groups=list(crd_groups),
+        )
 
     return {
         "ingress-nginx": addon(
@@ -112,6 +129,7 @@ def _default_addons() -> dict[str, Addon]:
             "70.4.2",
             "monitoring",
             _KUBE_PROMETHEUS_VALUES,
+            ("monitoring.coreos.com",),
         ),
         "prometheus-adapter": addon(
             "prometheus-adapter",
@@ -126,16 +144,29 @@ def _default_addons() -> dict[str, Addon]:
         "metrics-server": addon(
             "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2", "kube-system"
         ),
-        "vpa": addon("vpa", "https://charts.fairwinds.com/stable", "4.7.2", "vpa"),
-        "velero": addon("velero", "https://vmware-tanzu.github.io/helm-charts", "9.1.0", "velero", _VELERO_VALUES),
+        "vpa": addon("vpa", "https://charts.fairwinds.com/stable", "4.7.2", "vpa", crd_groups=("autoscaling.k8s.io",)),
+        "velero": addon(
+            "velero",
+            "https://vmware-tanzu.github.io/helm-charts",
+            "9.1.0",
+            "velero",
+            _VELERO_VALUES,
+            ("velero.io",),
+        ),
         "external-secrets": addon(
-            "external-secrets", "https://charts.external-secrets.io", "0.16.1", "external-secrets"
+            "external-secrets",
+            "https://charts.external-secrets.io",
+            "0.16.1",
+            "external-secrets",
+            crd_groups=("external-secrets.io", "generators.external-secrets.io"),
         ),
         "cert-manager": addon("cert-manager", "https://charts.jetstack.io", "v1.17.1", "cert-manager"),
         "aws-ebs-csi-driver": addon(
             "aws-ebs-csi-driver", "https://kubernetes-sigs.github.io/aws-ebs-csi-driver", "2.41.0", "kube-system"
         ),
-        "argo-cd": addon("argo-cd", "https://argoproj.github.io/argo-helm", "7.8.23", "argocd"),
+        "argo-cd": addon(
+            "argo-cd", "https://argoproj.github.io/argo-helm", "7.8.23", "argocd", crd_groups=("argoproj.io",)
+        ),
     }
 
 

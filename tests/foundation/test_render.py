@@ -253,7 +253,45 @@ def test_stacks_pass_the_policy_pack_in_the_render(rendered: Callable[[str], Pat
     assert "Policy pack: no violations" in summary
 
 
-def test_velero_release_assumes_the_role_the_data_part_made(rendered: Callable[[str], Path]) -> None:
+# Groups the API server serves without any add-on (plus Pulumi's own Helm release type).
+BUILT_IN_GROUPS = {
+    "core",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "helm.sh",
+}
+
+
+def test_custom_objects_wait_for_the_release_that_installs_their_kind(rendered: Callable[[str], Path]) -> None:
+    """On a fresh cluster an object of a kind no CRD defines yet fails the `up`; prod installs the add-ons."""
+    from stacks.settings.cluster import _default_addons
+
+    installs = {group: name for name, addon in _default_addons().items() for group in addon.crd_groups}
+    resources = load_resources(rendered("prod"))
+    release_urn = {
+        r["inputs"]["name"]: r["urn"] for r in resources if r["type"] == "kubernetes:helm.sh/v3:Release"
+    }
+    checked = set()
+    for r in resources:
+        if not r["custom"] or not r["type"].startswith("kubernetes:"):
+            continue
+        group = r["type"].split(":")[1].rpartition("/")[0]
+        if group in BUILT_IN_GROUPS:
+            continue
+        assert group in installs, f"{r['type']}: no add-on declares `crd_groups: [{group}]`"
+        assert release_urn[installs[group]] in r["dependencies"], f"{r['name']} does not wait for {installs[group]}"
+        checked.add(group)
+    assert checked == {"monitoring.coreos.com", "velero.io", "autoscaling.k8s.io", "external-secrets.io"}
+
+
+def test_velero_release_assumes_the_role_the_data_part_makes(rendered: Callable[[str], Path]) -> None:
+    """The release is installed before the role exists, so it names the role by the cluster's account and the
+    role's fixed name (offline, the role's own ARN carries the mock engine's account instead)."""
     folder = rendered("prod")
     release = next(
         r
@@ -261,7 +299,11 @@ def test_velero_release_assumes_the_role_the_data_part_made(rendered: Callable[[
         if r["type"] == "kubernetes:helm.sh/v3:Release" and r["inputs"]["name"] == "velero"
     )
     role_arn = json.loads((folder / "outputs.json").read_text())["data"]["velero"]["role_arn"]
+    references = yaml.safe_load((ROOT / "stacks" / "offline" / "stack_references.yaml").read_text())
+    account = references["acme-platform/eks-cluster/prod"]["oidc_provider_arn"].split(":")[4]
     server = release["inputs"]["values"]["serviceAccount"]["server"]
-    assert server["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
+    assert server["annotations"] == {
+        "eks.amazonaws.com/role-arn": f"arn:aws:iam::{account}:role/{role_arn.rpartition('/')[2]}"
+    }
     assert server["name"] == "velero-server"
     assert release["inputs"]["values"]["deployNodeAgent"] is True

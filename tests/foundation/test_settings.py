@@ -121,6 +121,24 @@ CASES = {
             "(for example us-east-1, eu-west-1)"
         ],
     ),
+    "add-on CRD group that is not an API group": (
+        "prod",
+        lambda r: r["cluster"].update(
+            addons={
+                "prometheus": {
+                    "chart": "kube-prometheus-stack",
+                    "repository": "https://prometheus-community.github.io/helm-charts",
+                    "version": "70.4.2",
+                    "namespace": "monitoring",
+                    "crd_groups": ["Monitoring"],
+                }
+            }
+        ),
+        [
+            "Pulumi.prod.yaml: agent-platform:cluster.addons.prometheus.crd_groups[0]: 'Monitoring': "
+            "string should match pattern '^[a-z0-9-]+(\\.[a-z0-9-]+)+$'"
+        ],
+    ),
 }
 
 
