@@ -17,7 +17,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from providers.decision import Proportion, Timing, Track, decide
+from providers.decision import Timing, Track, decide
 from stacks.settings.gates import SloGateCriteria
 
 STATIC_ERROR_LIMIT = 0.01
@@ -79,8 +79,7 @@ def floors(
 
 def track(units: np.ndarray) -> Track:
     """One track from its counts per unit of time, shape (units, 4): totals and the per-unit split."""
-    requests, errors, slow, very_slow = (units[:, i].tolist() for i in range(4))
-    return Track(*(Proportion.from_units(events, requests) for events in (errors, slow, very_slow)))
+    return Track.from_units(*(units[:, i].tolist() for i in range(4)))
 
 
 def ours(canary: np.ndarray | None, stable: np.ndarray | None, criteria: SloGateCriteria, timing: Timing) -> str:

@@ -96,6 +96,13 @@ class Track:
     slow: Proportion
     very_slow: Proportion
 
+    @classmethod
+    def from_units(
+        cls, requests: Sequence[int], errors: Sequence[int], slow: Sequence[int], very_slow: Sequence[int]
+    ) -> Track:
+        """A track from its counts per unit of time, oldest first: requests, then each kind of event."""
+        return cls(*(Proportion.from_units(events, requests) for events in (errors, slow, very_slow)))
+
 
 @dataclass(frozen=True)
 class Timing:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from providers.decision import Proportion, Timing, Track, decide
+from providers.decision import Timing, Track, decide
 from stacks.settings.gates import SloGateCriteria
 
 LOOK_SECONDS = 300
@@ -79,5 +79,4 @@ def simulate(
 
 def _track(arrays: tuple[np.ndarray, ...], i: int, units: int) -> Track:
     """The first `units` minutes' counts, in total and per minute."""
-    requests, errors, slow, very_slow = (a[i, :units].tolist() for a in arrays)
-    return Track(*(Proportion.from_units(events, requests) for events in (errors, slow, very_slow)))
+    return Track.from_units(*(a[i, :units].tolist() for a in arrays))
