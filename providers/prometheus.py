@@ -180,7 +180,7 @@ def _read_bounded(response: requests.Response, deadline: float, monotonic: Calla
 
 
 def _single_value(body: bytes, promql: str) -> float:
-    data = _success(body, promql)["data"]
+    data = _data(body, promql)
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar":
         sample = result
@@ -204,8 +204,7 @@ def _single_value(body: bytes, promql: str) -> float:
 
 
 def _series_values(body: bytes, promql: str) -> dict[float, float]:
-    payload = _success(body, promql)
-    data = payload["data"]
+    data = _data(body, promql)
     result = data.get("result")
     if data.get("resultType") != "matrix" or not isinstance(result, list):
         raise QueryError(f"unexpected result type {data.get('resultType')!r} for {promql}")
@@ -227,14 +226,15 @@ def _series_values(body: bytes, promql: str) -> dict[float, float]:
     return out
 
 
-def _success(body: bytes, promql: str) -> dict:
+def _data(body: bytes, promql: str) -> dict:
+    """The `data` object of a successful answer."""
     try:
         payload = json.loads(body)
     except ValueError:
         raise QueryError(f"malformed JSON from Prometheus for {promql}: {body[:80]!r}") from None
     if not isinstance(payload, dict) or payload.get("status") != "success" or not isinstance(payload.get("data"), dict):
         raise QueryError(f"Prometheus answered {_error_text(body)} for {promql}")
-    return payload
+    return payload["data"]
 
 
 def _error_text(body: bytes) -> str:
