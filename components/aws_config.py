@@ -52,6 +52,10 @@ def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     )
 
 
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""The ServiceAccount annotation through which a pod assumes an IAM role (IRSA)."""
+
+
 def role_arn(account_id: pulumi.Input[str], role_name: str) -> pulumi.Output[str]:
     return pulumi.Output.from_input(account_id).apply(lambda account: f"arn:aws:iam::{account}:role/{role_name}")
 

@@ -14,13 +14,12 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.aws_config import AwsConfig, irsa_trust, policy_json
+from components.aws_config import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.kubernetes_object import KubernetesObject
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 RUN_AS = 1000
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 FETCH = """set -eu
 aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$MASTER_SECRET_ARN" \\
   --query SecretString --output text > /work/master.json

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.aws_config import IRSA_ANNOTATION
 from components.kubernetes_object import KubernetesObject
 from stacks.feature_flags import TenantFlags
 from stacks.settings.tenancy import CpuMemory, Environment, Tenant, Tier
@@ -20,7 +21,6 @@ from stacks.settings.tenancy import CpuMemory, Environment, Tenant, Tier
 HTTP_PORT = 8000
 METRICS_PORT = 9090
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 FLAGS_CONFIGMAP = "feature-flags"
 
 

@@ -16,14 +16,13 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.aws_config import AwsConfig, irsa_trust, policy_json
+from components.aws_config import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.kubernetes_object import KubernetesObject
 from stacks.settings.names import AgentSecretKeys
 
 ESO_API = "external-secrets.io/v1"
 STORE_NAME = "aws-secrets-manager"
 READER_ACCOUNT = "secrets-reader"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 REFRESH = "1h"
 
 

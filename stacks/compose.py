@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws_config import role_arn
+from components.aws_config import IRSA_ANNOTATION, role_arn
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
@@ -113,7 +113,7 @@ def build_addons(platform: Platform) -> None:
         return
     # Velero's server assumes the role the data part creates later; its ARN follows from the account and the
     # role's fixed name, so the release need not wait for the role (the server retries until it exists).
-    annotation = {"eks.amazonaws.com/role-arn": role_arn(account_of(platform), velero_role_name(s.environment))}
+    annotation = {IRSA_ANNOTATION: role_arn(account_of(platform), velero_role_name(s.environment))}
     platform.addons = ClusterAddons(
         "addons",
         ClusterAddonsArgs(
