@@ -67,6 +67,8 @@ def _as_independent(decision: Decision) -> tuple[Track, Track]:
 
     errors, slow, very_slow = checks["error_ratio"], checks["latency_p95"], checks["latency_p99_slo"]
     canary = Track(bare(errors.canary), bare(slow.canary), bare(very_slow.canary))
+    # The p99 SLO check weighs the canary alone (its report has no stable side), so stable's third
+    # proportion is never read: any value stands in for it.
     stable = Track(bare(errors.stable), bare(slow.stable), bare(slow.stable))
     return canary, stable
 
