@@ -2,9 +2,9 @@
 
 import pulumi
 
+from settings import load_from_pulumi
 from stacks import gc_policy
 from stacks.compose import build_stack
-from stacks.settings import load_from_pulumi
 
 gc_policy.for_registration()
 settings = load_from_pulumi()

@@ -1,7 +1,7 @@
 """The three promotion methods compared on the same counts, and the fixed-sample floor.
 
-(a) ours: `providers.decision.decide`, the SLO gate's own decision (the Prometheus path runs
-    `providers.slo_gate.evaluate`, which calls it on the counts it queried).
+(a) ours: `gates.decision.decide`, the SLO gate's own decision (the Prometheus path runs
+    `gates.slo_gate.evaluate`, which calls it on the counts it queried).
 (b) static thresholds as most canary tools ship them: canary error rate < 1% and p99 < 500 ms (fewer
     than 1% of requests slower than 0.5 s), on the canary alone, no comparison, no sample-size rule.
 (c) a fixed-sample comparison: one-sided two-proportion z-tests of canary against stable (errors and
@@ -17,8 +17,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from providers.decision import Timing, Track, decide
-from stacks.settings.gates import SloGateCriteria
+from gates.decision import Timing, Track, decide
+from settings.gates import SloGateCriteria
 
 STATIC_ERROR_LIMIT = 0.01
 STATIC_SLOW_LIMIT = 0.01  # p99 < 500 ms: fewer than 1% of requests slower than 0.5 s

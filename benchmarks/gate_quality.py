@@ -6,7 +6,7 @@
 Traffic (`benchmarks/traffic.py`) is drawn per minute for every truth and traffic level. All rollouts are
 judged in-process on their counts (`benchmarks/gate_methods.py`); a subset of the same rollouts is written
 as TSDB blocks, served by a real Prometheus and judged again through the real query paths (for ours,
-`providers.slo_gate.evaluate`), and the two paths' verdicts are compared look by look. The stage is the
+`gates.slo_gate.evaluate`), and the two paths' verdicts are compared look by look. The stage is the
 first gated stage of the default canary policy (5% weight, 10 minutes minimum, 4x that maximum); the
 criteria are the default `gates.slo`.
 """
@@ -28,13 +28,13 @@ import requests
 from benchmarks import gate_methods as methods
 from benchmarks import traffic
 from benchmarks.traffic import TRUTHS, Rollouts, Truth
-from providers.decision import Timing
-from providers.prometheus import Credentials, Limits, PrometheusClient, QueryError
-from providers.slo_gate import GateSpec, evaluate
-from providers.slo_queries import Selector, track_queries
-from stacks.settings.canary import CanaryPolicy
-from stacks.settings.gates import SloGateCriteria
-from stacks.settings.names import MetricLabels
+from gates.decision import Timing
+from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
+from gates.queries import Selector, track_queries
+from gates.slo_gate import GateSpec, evaluate
+from settings.canary import CanaryPolicy
+from settings.gates import SloGateCriteria
+from settings.names import MetricLabels
 
 RESULTS = Path(__file__).with_name("results")
 LEVELS = (50, 500, 5_000, 50_000)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from providers.stage_clock import format_time
+from gates.stage_clock import format_time
 
 NAMESPACE = "bench-prod"
 TENANT = "bench"

@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 import pulumi
 
-from components.known import lift, lift_all
-from components.kubernetes_object import KubernetesObject
-from stacks.rollout_plan import Release
-from stacks.settings.agents import Agent, CpuMemoryPair, Probe
-from stacks.settings.cluster import AgentNodes
-from stacks.settings.names import SharedNames
-from stacks.settings.tenancy import Environment
+from components.base.kubernetes_object import KubernetesObject
+from components.base.outputs import lift, lift_all
+from planning.rollout import Release
+from settings.agents import Agent, CpuMemoryPair, Probe
+from settings.cluster import AgentNodes
+from settings.names import SharedNames
+from settings.tenancy import Environment
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090

@@ -24,18 +24,18 @@ from components.agent_service import (
     Scale,
     session_affinity,
 )
-from components.known import lift, lift_all
-from components.kubernetes_object import KubernetesObject
+from components.base.kubernetes_object import KubernetesObject
+from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
-from providers.slo_gate import SloGate, SloGateArgs
-from providers.stage_clock import StageClock, StageClockArgs
-from stacks.rollout_plan import Outcome, Release, RolloutPlan, outcome
-from stacks.settings.agents import Agent
-from stacks.settings.cluster import AgentNodes
-from stacks.settings.gates import PrometheusConnection, SloGateCriteria
-from stacks.settings.names import SharedNames
-from stacks.settings.tenancy import Environment, RateLimits
+from gates.slo_gate import SloGate, SloGateArgs
+from gates.stage_clock import StageClock, StageClockArgs
+from planning.rollout import Outcome, Release, RolloutPlan, outcome
+from settings.agents import Agent
+from settings.cluster import AgentNodes
+from settings.gates import PrometheusConnection, SloGateCriteria
+from settings.names import SharedNames
+from settings.tenancy import Environment, RateLimits
 
 NGINX = "nginx.ingress.kubernetes.io"
 

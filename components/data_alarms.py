@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
-from components.aws_config import AwsConfig
-from stacks.settings.data import Alarms
+from components.base.aws import AwsConfig
+from settings.data import Alarms
 
 GIB = 1024**3
 PERIOD = 300

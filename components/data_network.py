@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components.aws_config import AwsConfig
+from components.base.aws import AwsConfig
 
 PORTS: dict[str, int] = {"postgres": 5432, "redis": 6379}
 

@@ -14,8 +14,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.aws_config import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
-from components.kubernetes_object import KubernetesObject
+from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
+from components.base.kubernetes_object import KubernetesObject
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"

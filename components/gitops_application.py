@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kubernetes_object import KubernetesObject
+from components.base.kubernetes_object import KubernetesObject
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 

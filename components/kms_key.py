@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
-from components.aws_config import AwsConfig, policy_json
+from components.base.aws import AwsConfig, policy_json
 
 USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
 GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]

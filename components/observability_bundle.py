@@ -2,8 +2,8 @@
 the agent's per-track Services and a PrometheusRule with its SLO rules and alerts; once per agent, a
 Grafana dashboard ConfigMap the Grafana sidecar picks up.
 
-Rule groups and dashboard JSON are computed by pure functions (`stacks/slo_rules.py`,
-`stacks/ops_rules.py`, `stacks/dashboards.py`); this component only places them.
+Rule groups and dashboard JSON are computed by pure functions (`alerting/slo_rules.py`,
+`alerting/ops_rules.py`, `alerting/dashboards.py`); this component only places them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from components.kubernetes_object import KubernetesObject
+from components.base.kubernetes_object import KubernetesObject
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"

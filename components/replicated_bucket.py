@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
-from components.aws_config import AwsConfig, policy_json, service_trust
+from components.base.aws import AwsConfig, policy_json, service_trust
 
 
 def replication_role_name(bucket: str) -> str:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kubernetes_object import KubernetesObject
+from components.base.kubernetes_object import KubernetesObject
 from components.synthetic_session import PROBE_LABEL, probe_pod_spec, request_env
-from stacks.settings.agents import Agent
+from settings.agents import Agent
 
 SMOKE_SCRIPT = """set -eu
 curl -fsS --max-time 10 "$LIFECYCLE/health/live"

@@ -13,9 +13,9 @@ from typing import Any
 
 import pulumi
 
-from components.kubernetes_object import KubernetesObject
-from stacks.settings.agents import Agent, SyntheticRequest
-from stacks.settings.names import SharedNames
+from components.base.kubernetes_object import KubernetesObject
+from settings.agents import Agent, SyntheticRequest
+from settings.names import SharedNames
 
 PROBE_LABEL = "agent-platform/probe-of"
 PROBE_UID = 10001

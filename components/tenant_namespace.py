@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.aws_config import IRSA_ANNOTATION
-from components.kubernetes_object import KubernetesObject
-from stacks.feature_flags import TenantFlags
-from stacks.settings.tenancy import CpuMemory, Environment, Tenant, Tier
+from components.base.aws import IRSA_ANNOTATION
+from components.base.kubernetes_object import KubernetesObject
+from planning.feature_flags import TenantFlags
+from settings.tenancy import CpuMemory, Environment, Tenant, Tier
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090

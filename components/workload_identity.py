@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_config import irsa_trust
+from components.base.aws import irsa_trust
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ def required_tags(args: StackValidationArgs, report_violation: ReportViolation) 
             problems.append(f"'{TENANT_TAG}' {tagged!r} is not a tenant of this stack")
         if problems:
             report_violation(
-                f"{t} '{resource.name}': {'; '.join(problems)}. Build tags with stacks.tags.tags("
+                f"{t} '{resource.name}': {'; '.join(problems)}. Build tags with conventions.tags.tags("
                 "environment, tenant_id) so every resource carries environment, managed-by and, "
                 "when it serves one tenant, tenant-id.",
                 resource.urn,

@@ -16,8 +16,8 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
-from stacks.settings import StackSettings
-from stacks.settings.agents import Agent
+from settings import StackSettings
+from settings.agents import Agent
 
 PROMETHEUS_RULE = "PrometheusRule"
 AGENT_LABEL = "agent-id"

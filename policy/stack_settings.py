@@ -15,8 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # CrossGuard runs the pack from its own folder
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from stacks.settings import SettingsError, StackSettings  # noqa: E402
-from stacks.settings.loader import settings_from_config  # noqa: E402
+from settings import SettingsError, StackSettings  # noqa: E402
+from settings.loader import settings_from_config  # noqa: E402
 
 
 class SettingsUnavailableError(Exception):

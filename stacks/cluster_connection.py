@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stacks.settings.cluster import Cluster
-from stacks.settings.errors import Problem, SettingsError
+from settings.cluster import Cluster
+from settings.errors import Problem, SettingsError
 
 REFERENCED_FIELDS = ("vpc_id", "private_subnet_ids", "node_security_group_id", "oidc_provider_arn", "oidc_issuer")
 

@@ -9,17 +9,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws_config import IRSA_ANNOTATION, role_arn
+from components.base.aws import IRSA_ANNOTATION, role_arn
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from conventions.tags import tags
+from planning.feature_flags import TenantFlags, resolve_flags
+from settings import StackSettings
 from stacks.cluster_connection import ClusterConnection, connect
 from stacks.data import account_of, build_data, data_subnet_cidrs, velero_role_name
-from stacks.feature_flags import TenantFlags, resolve_flags
 from stacks.observability import build_observability
-from stacks.settings import StackSettings
-from stacks.tags import tags
 from stacks.workloads import build_workloads
 
 SCHEMA_VERSION = "1.0"

@@ -12,24 +12,24 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_backup import AwsBackupConfig, AwsBackupPlan
-from components.aws_config import BACKUP_TAG, role_arn
+from components.aws_backup_plan import AwsBackupConfig, AwsBackupPlan
+from components.base.aws import BACKUP_TAG, role_arn
 from components.data_alarms import DataAlarms, DataAlarmsConfig
 from components.data_network import DataNetwork, DataNetworkConfig
 from components.database_users import BootstrapTarget, DatabaseUsers, DatabaseUsersConfig, Grant
+from components.encrypted_storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kms_key import KmsKey, KmsKeyConfig
-from components.postgres import PostgresConfig, PostgresDatabase
-from components.redis import RedisCache, RedisConfig
+from components.postgres_database import PostgresConfig, PostgresDatabase
+from components.redis_cache import RedisCache, RedisConfig
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfig, replication_role_name
-from components.storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
-from components.tenant_secrets import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
-from components.velero import API_VERSION as VELERO_API_VERSION
-from components.velero import VeleroBackups, VeleroConfig, VeleroLocation
-from stacks.settings import StackSettings
-from stacks.settings.base import is_eu_region
-from stacks.settings.data import Postgres
-from stacks.settings.tenancy import Tenant
-from stacks.tags import tags
+from components.tenant_data_access import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
+from components.velero_backups import API_VERSION as VELERO_API_VERSION
+from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation
+from conventions.tags import tags
+from settings import StackSettings
+from settings.base import is_eu_region
+from settings.data import Postgres
+from settings.tenancy import Tenant
 
 if TYPE_CHECKING:  # stacks.compose calls build_data
     from stacks.compose import Platform

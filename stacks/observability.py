@@ -6,14 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alert_routing import ALERTMANAGER_CONFIG_API, ReceiverRef, TenantAlertRouting, TenantAlertRoutingArgs
+from alerting.dashboards import agent_dashboard
+from alerting.ops_rules import OpsContext, ops_groups
+from alerting.slo_rules import Group, Workload, slo_groups
 from components.observability_bundle import MONITORING_API, ObservabilityBundle, ObservabilityBundleArgs, TenantRules
-from stacks import metrics_catalog as catalog
-from stacks.dashboards import agent_dashboard
-from stacks.ops_rules import OpsContext, ops_groups
-from stacks.settings import StackSettings
-from stacks.settings.agents import Agent
-from stacks.slo_rules import Group, Workload, slo_groups
+from components.tenant_alert_routing import (
+    ALERTMANAGER_CONFIG_API,
+    ReceiverRef,
+    TenantAlertRouting,
+    TenantAlertRoutingArgs,
+)
+from conventions import metrics as catalog
+from settings import StackSettings
+from settings.agents import Agent
 
 if TYPE_CHECKING:
     from stacks.compose import Platform

@@ -22,9 +22,9 @@ import yaml
 
 from policy.offline import check as policy_check
 from policy.offline import format as policy_format
+from settings import SettingsError
 from stacks.diff import diff_resources, format_diff
 from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
-from stacks.settings import SettingsError
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"

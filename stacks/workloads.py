@@ -8,10 +8,10 @@ import pulumi
 
 from components.agent_service import DEFAULT_REPLICAS, VPA_API, Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
-from providers.ga_gate import GaReadinessGate, ga_spec
-from stacks.rollout_plan import plan_rollout
-from stacks.settings.agents import Agent
-from stacks.settings.stack import StackSettings
+from gates.ga_gate import GaReadinessGate, ga_spec
+from planning.rollout import plan_rollout
+from settings.agents import Agent
+from settings.stack import StackSettings
 
 if TYPE_CHECKING:
     from stacks.compose import Platform

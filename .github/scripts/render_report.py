@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("head", type=Path)
     parser.add_argument("base", type=Path)
-    parser.add_argument("--gates", type=Path, help="markdown from `python -m providers.gates ... --markdown`")
+    parser.add_argument("--gates", type=Path, help="markdown from `python -m gates.cli ... --markdown`")
     args = parser.parse_args(argv)
     gates = args.gates.read_text().strip() if args.gates and args.gates.exists() else None
     print(report(args.head, args.base, gates or None))

@@ -164,10 +164,10 @@ def _slo_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 @computes("pulumi-python:dynamic/agent-platform:GaReadinessGate")
 def _ga_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     # Shown passed, like the SLO gates: the render is the stack an `up` leaves when the gate passes.
-    # `python -m providers.gates <stack>` evaluates the real evidence read-only.
+    # `python -m gates.cli <stack>` evaluates the real evidence read-only.
     return {
         "verdict": "pass",
-        "report": "offline render: no evidence was read; run python -m providers.gates to evaluate it",
+        "report": "offline render: no evidence was read; run python -m gates.cli to evaluate it",
         "findings": [],
         "passed_at": OFFLINE_EPOCH,
     }

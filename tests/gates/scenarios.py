@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from providers.stage_clock import format_time
+from gates.stage_clock import format_time
 
 NAMESPACE = "acme-prod"
 TENANT = "acme"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from providers.decision import Timing, Track, decide
-from stacks.settings.gates import SloGateCriteria
+from gates.decision import Timing, Track, decide
+from settings.gates import SloGateCriteria
 
 LOOK_SECONDS = 300
 UNITS_PER_LOOK = 5  # the gate counts per minute

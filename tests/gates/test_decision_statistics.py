@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from stacks.settings.gates import SloGateCriteria
+from settings.gates import SloGateCriteria
 from tests.gates.simulation import Truth, simulate
 
 ROLLOUTS = 2000

@@ -17,9 +17,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from providers.prometheus import TOKEN_ENV
-from providers.slo_gate import SloGateProvider
-from providers.stage_clock import FixedClock, format_time
+from gates.prometheus import TOKEN_ENV
+from gates.slo_gate import SloGateProvider
+from gates.stage_clock import FixedClock, format_time
 from tests.gates.conftest import free_port
 from tests.gates.scenarios import EVALUATED_AT
 from tests.gates.test_slo_gate_scenarios import spec_for

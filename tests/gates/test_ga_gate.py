@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from providers.ga_checks import AgentFacts
-from providers.ga_evidence import EvidenceError, check_source
-from providers.ga_gate import GaGateFailedError, GaReadinessGateProvider, GaSpec, evaluate_ga
-from providers.stage_clock import FixedClock, format_time
-from stacks.settings.gates import GaGate, RolloutChecklist
+from gates.ga_checks import AgentFacts
+from gates.ga_evidence import EvidenceError, check_source
+from gates.ga_gate import GaGateFailedError, GaReadinessGateProvider, GaSpec, evaluate_ga
+from gates.stage_clock import FixedClock, format_time
+from settings.gates import GaGate, RolloutChecklist
 from tests.gates.fake_server import Behaviour, serve
 
 NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)

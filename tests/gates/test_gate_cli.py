@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from providers.gates import main
-from providers.stage_clock import STAGE_CLOCK_TYPE, format_time
+from gates.cli import main
+from gates.stage_clock import STAGE_CLOCK_TYPE, format_time
 from tests.conftest import ROOT
 from tests.gates.scenarios import CANARY, EVALUATED_AT, STABLE, stage_started_at
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from providers.prometheus import TOKEN_ENV, Credentials
-from providers.slo_gate import evaluate
+from gates.prometheus import TOKEN_ENV, Credentials
+from gates.slo_gate import evaluate
 from tests.gates.conftest import PrometheusServer, free_port
 from tests.gates.fake_server import Behaviour, serve
 from tests.gates.scenarios import EVALUATED_AT, SCENARIOS, openmetrics

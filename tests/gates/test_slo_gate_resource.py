@@ -10,9 +10,9 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from providers.slo_gate import SLO_GATE_TYPE, GateBlockedError, SloGate, SloGateArgs, SloGateProvider
-from providers.stage_clock import STAGE_CLOCK_TYPE, FixedClock, StageClock, StageClockArgs, format_time
-from stacks.settings.gates import PrometheusConnection
+from gates.slo_gate import SLO_GATE_TYPE, GateBlockedError, SloGate, SloGateArgs, SloGateProvider
+from gates.stage_clock import STAGE_CLOCK_TYPE, FixedClock, StageClock, StageClockArgs, format_time
+from settings.gates import PrometheusConnection
 from tests.gates.scenarios import EVALUATED_AT
 from tests.gates.test_slo_gate_scenarios import spec_for
 
@@ -63,7 +63,7 @@ def test_the_pickled_provider_holds_no_session_and_is_stable() -> None:
 
 
 def test_importing_the_providers_has_no_side_effects() -> None:
-    code = "import providers.slo_gate, providers.stage_clock, providers.ga_gate; print('ok')"
+    code = "import gates.slo_gate, gates.stage_clock, gates.ga_gate; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout == "ok\n"
     assert done.stderr == ""

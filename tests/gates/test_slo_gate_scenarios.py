@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from providers.decision import Decision, Proportion, Timing, Track, decide
-from providers.prometheus import Credentials
-from providers.slo_gate import GateSpec, evaluate
-from stacks.settings.gates import SloGateCriteria
+from gates.decision import Decision, Proportion, Timing, Track, decide
+from gates.prometheus import Credentials
+from gates.slo_gate import GateSpec, evaluate
+from settings.gates import SloGateCriteria
 from tests.gates.scenarios import (
     CANARY,
     EVALUATED_AT,

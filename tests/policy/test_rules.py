@@ -18,7 +18,7 @@ from policy import exceptions, stack_settings
 from policy.offline import Violation, run_rules
 from policy.pack import RULES
 from policy.rules_rollout import exposure_limit
-from stacks.settings.loader import settings_from_config
+from settings.loader import settings_from_config
 from tests.policy.records import deployment, record, slo_rule, urn
 
 ROOT = Path(__file__).resolve().parents[2]

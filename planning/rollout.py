@@ -1,0 +1,189 @@
+"""What one agent's rollout asks for, as plain data: releases per track, stage weight, gate, tenants exposed.
+
+Pure functions of the settings, so the composition, the tests and the gate CLI can agree on the same plan.
+What the gate then decides (`outcome`) is pure too: the components only wire it to the gate's verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from planning.feature_flags import cohort_bucket
+from settings.agents import Agent, Track
+from settings.canary import CanaryPolicy
+from settings.slo import seconds
+from settings.tenancy import Environment
+
+Mode = Literal["canary", "blue_green"]
+BLUE_GREEN_STAGES = (0, 1)
+
+
+class GateHeldError(Exception):
+    """The gate neither passed nor rolled back; the `up` stops and nothing that depends on it changes."""
+
+
+def image_ref(image: str, version: str, digest: str | None) -> str:
+    return f"{image}:{version}@{digest}" if digest else f"{image}:{version}"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a track runs; two releases differ in image, version or settings (model, env)."""
+
+    version: str
+    image: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def stable_release(agent: Agent) -> Release:
+    return Release(agent.version, image_ref(agent.image, agent.version, agent.digest), {**agent.env, **agent.model})
+
+
+def canary_release(agent: Agent, track: Track) -> Release:
+    image = image_ref(track.image or agent.image, track.version, track.digest)
+    return Release(track.version, image, {**agent.env, **agent.model, **track.env})
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    stage: int
+    """The stage the gate promotes to (its name and the SloGate's `stage`)."""
+    weight: int
+    previous_stage: int
+    """The stage whose clock starts the gate's evidence window."""
+    min_duration_seconds: int
+    max_duration_seconds: int
+    mode: Mode
+    policy: Literal["rollback", "block"]
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    strategy: Literal["canary", "blue_green"]
+    stage: int
+    weight: int
+    """Canary traffic the stage asks for (blue-green: 100 once green is switched in)."""
+    shadow: bool
+    promotes: bool
+    """This stage hands the canary release to the stable track and removes the canary track."""
+    forced_rollback: bool
+    gate: GatePlan | None
+    exposed: tuple[str, ...]
+    stable: Release
+    canary: Release | None
+
+    def for_tenant(self, tenant_id: str) -> RolloutPlan:
+        """A tenant outside the exposure runs the stable release alone, with no gate."""
+        if self.canary is None or tenant_id in self.exposed:
+            return self
+        return RolloutPlan(self.strategy, self.stage, 0, False, False, False, None, self.exposed, self.stable, None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    weight: int
+    promoted: bool
+    rolled_back: bool
+
+
+def exposed_tenants(
+    agent: Agent, environment: Environment, policy: CanaryPolicy, in_cohort: Callable[[str], bool]
+) -> tuple[str, ...]:
+    """Canary-cohort tenants first; when none serves the agent, the one with the lowest cohort bucket.
+
+    In prod at most `max_tenant_exposure_pct` of the agent's tenants (at least one) until `exposure: all`.
+    """
+    if agent.rollout.canary is None:
+        return ()
+    if agent.rollout.exposure == "all":
+        return tuple(agent.tenants)
+    by_bucket = sorted(agent.tenants, key=lambda t: (cohort_bucket(t), t))
+    chosen = [t for t in by_bucket if in_cohort(t)] or by_bucket[:1]
+    if environment == "prod":
+        chosen = chosen[: max_exposed(len(agent.tenants), policy.max_tenant_exposure_pct)]
+    return tuple(t for t in agent.tenants if t in chosen)
+
+
+def max_exposed(tenants: int, pct: float) -> int:
+    return max(1, math.floor(tenants * pct / 100 + 1e-9))
+
+
+def plan_rollout(
+    agent: Agent, environment: Environment, policy: CanaryPolicy, in_cohort: Callable[[str], bool]
+) -> RolloutPlan:
+    rollout = agent.rollout
+    stable = stable_release(agent)
+    exposed = exposed_tenants(agent, environment, policy, in_cohort)
+    if rollout.canary is None:
+        return RolloutPlan(rollout.strategy, 0, 0, False, False, False, None, (), stable, None)
+    canary = canary_release(agent, rollout.canary)
+    effective_policy = rollout.policy or policy.policy
+    if rollout.strategy == "blue_green":
+        gate = None
+        if rollout.stage == 1 and not rollout.rollback:
+            # Green serves alone after the switch; blue stays for `blue_keep_duration`, so the gate cannot
+            # pass (and remove blue) before that time has been judged.
+            minimum = max(
+                seconds(policy.min_durations[0]) if policy.min_durations else 0, seconds(policy.blue_keep_duration)
+            )
+            gate = GatePlan(
+                1, 100, 0, minimum, math.ceil(minimum * policy.max_duration_factor), "blue_green", effective_policy
+            )
+        weight = 0 if rollout.rollback else 100
+        return RolloutPlan(
+            "blue_green",
+            rollout.stage,
+            weight,
+            False,
+            rollout.stage == 1 and not rollout.rollback,
+            rollout.rollback,
+            gate,
+            exposed,
+            stable,
+            canary,
+        )
+    weights = policy.weights
+    stage = rollout.stage
+    weight = weights[stage]
+    gate = None
+    if stage >= 1 and weights[stage - 1] > 0 and not rollout.rollback:
+        gated = [w for w in weights if 0 < w < 100]
+        minimum = seconds(policy.min_durations[gated.index(weights[stage - 1])])
+        gate = GatePlan(
+            stage,
+            weight,
+            stage - 1,
+            minimum,
+            math.ceil(minimum * policy.max_duration_factor),
+            "canary",
+            effective_policy,
+        )
+    return RolloutPlan(
+        "canary",
+        stage,
+        0 if rollout.rollback else weight,
+        shadow=weight == 0 and not rollout.rollback,
+        promotes=weight == 100 and not rollout.rollback,
+        forced_rollback=rollout.rollback,
+        gate=gate,
+        exposed=exposed,
+        stable=stable,
+        canary=canary,
+    )
+
+
+def outcome(plan: RolloutPlan, verdict: str | None, report: str = "") -> Outcome:
+    """What the tracks do given the gate's verdict (None: the stage has no gate)."""
+    if plan.forced_rollback:
+        return Outcome(0, False, True)
+    if verdict is None or verdict == "pass":
+        return Outcome(plan.weight, plan.promotes, False)
+    if verdict == "fail" and plan.gate is not None and plan.gate.policy == "rollback":
+        return Outcome(0, False, True)
+    raise GateHeldError(
+        f"gate for stage {plan.stage} ({plan.weight}%) reported {verdict!r}: the rollout holds at the current "
+        f"stage and nothing that depends on the gate changes\n{report}".rstrip()
+    )

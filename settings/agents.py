@@ -1,0 +1,155 @@
+"""One agent: its image, resources, scaling, placement, ownership and rollout state."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from settings.base import DnsLabel, Settings
+from settings.quantity import Quantity
+
+LifecycleStage = Literal["feature_flag", "canary", "beta", "production_rollout", "ga"]
+Strategy = Literal["canary", "blue_green"]
+SessionState = Literal["stateless", "persistent"]
+
+
+class CpuMemoryPair(Settings):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Resources(Settings):
+    requests: CpuMemoryPair | None = Field(None, description="Default 500m/512Mi (StatefulSet 500m/1Gi).")
+    limits: CpuMemoryPair | None = Field(None, description="Default 2000m/2Gi (StatefulSet 2/4Gi).")
+
+
+class Scaling(Settings):
+    min_replicas: int | None = Field(None, ge=1, description="Default: 1 dev, 2 staging, 3 prod.")
+    max_replicas: int | None = Field(None, ge=1, description="Default: the tier's max_replicas.")
+    cpu_utilization: int = Field(70, ge=1, le=100)
+    memory_utilization: int = Field(80, ge=1, le=100)
+    requests_per_second: int | None = Field(None, gt=0, description="Custom metric http_requests_per_second target.")
+    queue_depth: int | None = Field(None, gt=0, description="Custom metric queue_depth target.")
+    enabled: bool = True
+
+
+class Probe(Settings):
+    path: str
+    port: str = "lifecycle"
+    initial_delay_seconds: int = Field(ge=0)
+    period_seconds: int = Field(gt=0)
+    timeout_seconds: int = Field(gt=0)
+    failure_threshold: int = Field(gt=0)
+
+
+class Probes(Settings):
+    liveness: Probe = Probe(
+        path="/health/live", initial_delay_seconds=30, period_seconds=10, timeout_seconds=5, failure_threshold=3
+    )
+    readiness: Probe = Probe(
+        path="/health/ready", initial_delay_seconds=10, period_seconds=5, timeout_seconds=3, failure_threshold=3
+    )
+    startup: Probe = Probe(
+        path="/health/live", initial_delay_seconds=0, period_seconds=10, timeout_seconds=3, failure_threshold=30
+    )
+
+
+class Ingress(Settings):
+    host: str
+    tls_secret: str | None = Field(None, description="Existing TLS secret; otherwise cert-manager issues one.")
+    cluster_issuer: str = "letsencrypt-prod"
+    paths: list[str] = Field(default_factory=lambda: ["/api/v1/agents", "/api/v1/sessions"])
+
+
+class Track(Settings):
+    """What a track runs. A canary differs from stable in image, version, model or env."""
+
+    version: str = Field(min_length=1)
+    image: str | None = None
+    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class Rollout(Settings):
+    """The agent's rollout state; each pull request that moves `stage` is one reviewable step."""
+
+    strategy: Strategy = "canary"
+    canary: Track | None = None
+    stage: int = Field(
+        0,
+        ge=0,
+        description="Canary: index into the canary policy's weights. Blue-green: 0 green switched in, 1 judged.",
+    )
+    exposure: Literal["cohort", "all"] = Field(
+        "cohort",
+        description="Tenants running the canary track: the canary cohort first (capped in prod), then all.",
+    )
+    rollback: bool = Field(False, description="Force the canary weight to 0 (set by the rollback workflow).")
+    policy: Literal["rollback", "block"] | None = Field(None, description="Default: the stack's canary policy.")
+
+
+class SyntheticRequest(Settings):
+    """A fixed request the synthetic session and the blue-green smoke check send to the agent's API."""
+
+    path: str = Field("/api/v1/sessions", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    body: str = '{"input": "synthetic session: reply with OK", "synthetic": true}'
+    timeout_seconds: int = Field(60, gt=0, le=600)
+
+
+class SyntheticSession(Settings):
+    enabled: bool | None = Field(None, description="Default: on in staging and prod.")
+    schedule: str = "0 * * * *"
+    request: SyntheticRequest = SyntheticRequest()
+    pushgateway_url: str = Field("http://prometheus-pushgateway.monitoring.svc:9091", pattern=r"^https?://")
+    pushgateway_port: int = Field(9091, ge=1, le=65535)
+    image: str = Field("curlimages/curl:8.11.1", pattern=r"^[^:@\s]+(:[A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?$")
+
+
+class Agent(Settings):
+    id: DnsLabel
+    image: str = Field(min_length=1, description="Repository without tag; `version` is the tag.")
+    version: str = Field(min_length=1)
+    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    tenants: list[str] = Field(min_length=1, description="Tenant ids this agent runs for (one workload each).")
+    owner: str = Field(min_length=1)
+    oncall_receiver: str = Field(min_length=1, description="Alertmanager receiver that pages for this agent.")
+    lifecycle_stage: LifecycleStage = "production_rollout"
+    session_state: SessionState = "stateless"
+    sticky_sessions: bool | None = Field(
+        None, description="ClientIP affinity and an ingress cookie; default on for persistent session state."
+    )
+    session_storage: Quantity = Field("10Gi", description="Volume claim per pod of a persistent-session agent.")
+    update_partition: int = Field(0, ge=0, description="StatefulSet: pods below this ordinal keep the old version.")
+    cache_size: Quantity = "1Gi"
+    tmp_size: Quantity = Field("512Mi", description="Memory-backed TMPDIR/HOME.")
+    automount_service_account_token: bool = Field(False, description="Only agents that call the Kubernetes API.")
+    registry_url: str = "https://registry.greenlang.ai/agents/{agent_id}/{version}"
+    promoted_at: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+        description="When the stable version was promoted (copied from the rollout's output after clean-up).",
+    )
+    certified: bool = Field(False, description="Certified agents also get the 99.99% availability objective.")
+    capabilities: list[str] = Field(default_factory=list)
+    replicas: int | None = Field(None, ge=1, description="Only used when scaling is disabled.")
+    resources: Resources = Resources()
+    scaling: Scaling = Scaling()
+    probes: Probes = Probes()
+    lifecycle_port: int = Field(8080, ge=1024, le=65535)
+    graceful_shutdown_seconds: int = Field(30, ge=1)
+    prestop_delay_seconds: int = Field(10, ge=0)
+    termination_grace_period_seconds: int = Field(60, ge=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    model: dict[str, str] = Field(default_factory=dict, description="Model settings passed as env, e.g. OPENAI_MODEL.")
+    ingress: Ingress | None = None
+    rollout: Rollout = Rollout()
+    synthetic_session: SyntheticSession = SyntheticSession()
+
+    @property
+    def persistent(self) -> bool:
+        return self.session_state == "persistent"
+
+    @property
+    def sticky(self) -> bool:
+        return self.persistent if self.sticky_sessions is None else self.sticky_sessions

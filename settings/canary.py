@@ -1,0 +1,29 @@
+"""The stack's canary policy: stages, their durations and what a failing gate does."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from settings.base import Settings
+from settings.slo import DURATION_PATTERN
+
+
+class CanaryPolicy(Settings):
+    weights: list[int] = Field(
+        default_factory=lambda: [5, 25, 50, 100],
+        min_length=1,
+        description="Canary traffic per stage; increasing, ending at 100. A leading 0 is the shadow stage.",
+    )
+    min_durations: list[str] = Field(
+        default_factory=lambda: ["10m", "20m", "30m"],
+        description="Minimum time per stage before its gate may pass (one per stage below 100).",
+    )
+    max_duration_factor: float = Field(4.0, ge=1, description="A stage times out (and holds) after factor x minimum.")
+    shadow_duration: str = Field("30m", pattern=DURATION_PATTERN)
+    policy: Literal["rollback", "block"] = "rollback"
+    max_tenant_exposure_pct: float = Field(
+        5.0, gt=0, le=100, description="Share of an agent's tenants running the canary before its gated stages pass."
+    )
+    blue_keep_duration: str = Field("24h", pattern=DURATION_PATTERN)

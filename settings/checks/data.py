@@ -1,0 +1,109 @@
+"""Rules for the data services: what `prod` refuses, what no stack may combine, and where EU data lives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from settings.base import is_eu_region
+from settings.errors import Problem
+from settings.stack import StackSettings
+
+PROD = "prod"
+MIN_PROD_RETENTION_DAYS = 7
+
+
+def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
+    if s.environment != PROD:
+        return
+    pg, redis, backup = s.data.postgres, s.data.redis, s.backups.aws_backup
+    off = "is off; prod requires it (allowed: true)"
+    if not pg.storage_encrypted:
+        yield Problem("data.postgres.storage_encrypted", f"unencrypted storage {off}")
+    if not redis.at_rest_encryption:
+        yield Problem("data.redis.at_rest_encryption", f"unencrypted storage {off}")
+    if not pg.deletion_protection:
+        yield Problem("data.postgres.deletion_protection", f"deletion protection {off}")
+    if not pg.multi_az:
+        yield Problem("data.postgres.multi_az", f"Multi-AZ {off}")
+    if not redis.multi_az:
+        yield Problem("data.redis.multi_az", f"Multi-AZ {off}")
+    for path, days in (
+        ("data.postgres.backup_retention_days", pg.backup_retention_days),
+        ("data.redis.snapshot_retention_days", redis.snapshot_retention_days),
+        ("backups.aws_backup.retention_days", backup.retention_days),
+    ):
+        if days < MIN_PROD_RETENTION_DAYS:
+            yield Problem(
+                path, f"backup retention {days} days is under {MIN_PROD_RETENTION_DAYS}; prod requires 7 to 35"
+            )
+    if redis.num_nodes < 2:
+        yield Problem(
+            "data.redis.num_nodes",
+            f"{redis.num_nodes} is a single-node Redis; prod requires at least 2 (primary and replica)",
+        )
+    if s.data.replication_region == s.primary_region:
+        yield Problem(
+            "data.replication_region",
+            f"{s.data.replication_region!r} is the primary region; prod requires a different region for DR copies",
+        )
+
+
+def redis_failover_needs_replicas(s: StackSettings) -> Iterator[Problem]:
+    redis = s.data.redis
+    if redis.multi_az and redis.num_nodes < 2:
+        yield Problem(
+            "data.redis.num_nodes",
+            f"{redis.num_nodes} node with multi_az true; Multi-AZ failover needs at least 2 nodes",
+        )
+    if redis.num_shards > 1 and not redis.cluster_mode:
+        yield Problem(
+            "data.redis.num_shards", f"{redis.num_shards} shards need cluster_mode true (allowed without it: 1)"
+        )
+
+
+def redis_iam_needs_tls(s: StackSettings) -> Iterator[Problem]:
+    redis = s.data.redis
+    if redis.iam_auth and not redis.transit_encryption:
+        yield Problem(
+            "data.redis.transit_encryption",
+            "is false but iam_auth is true; IAM authentication requires encryption in transit (allowed: true)",
+        )
+
+
+def eu_data_stays_in_eu(s: StackSettings) -> Iterator[Problem]:
+    """EU-resident tenants' data services are in the primary region if it is in the EU, else in `eu_region`."""
+    eu = [(index, t) for index, t in enumerate(s.tenants) if t.data_residency == "eu"]
+    if not eu:
+        return
+    site, source = (
+        (s.primary_region, "primary_region") if is_eu_region(s.primary_region) else (s.data.eu_region, "data.eu_region")
+    )
+    replica, replica_source = (
+        (s.data.replication_region, "data.replication_region")
+        if is_eu_region(s.primary_region)
+        else (s.data.eu_replication_region, "data.eu_replication_region")
+    )
+    for index, tenant in eu:
+        if not is_eu_region(site):
+            yield Problem(
+                f"tenants[{index}].data_residency",
+                f"tenant {tenant.id!r} is EU-resident but its data services would be in {site} ({source}); "
+                "allowed: an eu-* region",
+            )
+        if not is_eu_region(replica):
+            yield Problem(
+                f"tenants[{index}].data_residency",
+                f"tenant {tenant.id!r} is EU-resident but its backups would be copied to {replica} "
+                f"({replica_source}); allowed: an eu-* region",
+            )
+    if not is_eu_region(s.primary_region) and s.data.eu_network is None:
+        yield Problem(
+            "data.eu_network",
+            f"is required: tenants {', '.join(t.id for _, t in eu)} are EU-resident and the primary region "
+            f"{s.primary_region} is not in the EU (give vpc_id and subnet_ids in {s.data.eu_region})",
+        )
+    if replica == site:
+        yield Problem(replica_source, f"{replica!r} equals the EU data region; DR copies need another EU region")
+
+
+RULES = [prod_refuses_unsafe_data, redis_failover_needs_replicas, redis_iam_needs_tls, eu_data_stays_in_eu]

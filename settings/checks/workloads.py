@@ -1,0 +1,183 @@
+"""Cross-field rules for agent workloads and rollouts (weights and grace period live in `rules.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from settings.agents import Agent
+from settings.errors import Problem
+from settings.quantity import parse_quantity
+from settings.stack import StackSettings
+
+LIFECYCLE_API = ("/api/v1/lifecycle", "/api/v1/status")
+STANDARD_ENV = frozenset(
+    {
+        "ENVIRONMENT",
+        "AGENT_ID",
+        "AGENT_VERSION",
+        "AGENT_TRACK",
+        "TENANT_ID",
+        "AGENT_RUNTIME_CANARY_PERCENTAGE",
+        "HIVE_LIFECYCLE_ENABLED",
+        "HIVE_LIFECYCLE_HOST",
+        "HIVE_LIFECYCLE_PORT",
+        "HIVE_GRACEFUL_SHUTDOWN_TIMEOUT",
+        "TMPDIR",
+        "HOME",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+    }
+)
+SECRET_WORDS = ("KEY", "TOKEN", "PASSWORD", "SECRET", "CREDENTIAL")
+# Defaults of AgentService, repeated here because settings must not import components.
+DEFAULT_LIMITS = {"stateless": ("2000m", "2Gi"), "persistent": ("2", "4Gi")}
+
+
+def sessions_need_sticky_routing(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        if agent.persistent and agent.scaling.enabled and not agent.sticky:
+            yield Problem(
+                f"agents[{index}].sticky_sessions",
+                "false with session_state 'persistent' and an HPA (scaling.enabled: true): scaling moves sessions "
+                "between pods; set sticky_sessions: true (ClientIP affinity and an ingress cookie) or "
+                "scaling.enabled: false",
+            )
+
+
+def _tracks(agent: Agent) -> int:
+    return 2 if agent.rollout.canary is not None else 1
+
+
+def _limits(agent: Agent) -> tuple[Decimal, Decimal]:
+    cpu, memory = DEFAULT_LIMITS[agent.session_state]
+    if agent.resources.limits is not None:
+        cpu, memory = str(agent.resources.limits.cpu), str(agent.resources.limits.memory)
+    return parse_quantity(str(cpu)), parse_quantity(str(memory))
+
+
+def limits_fit_tenant_quota(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        cpu, memory = _limits(agent)
+        tracks = _tracks(agent)
+        for tenant_id in agent.tenants:
+            if tenant_id not in {t.id for t in s.tenants}:
+                continue
+            tier_name = s.tenant(tenant_id).tier
+            tier = s.tier(tier_name)
+            if agent.scaling.enabled:
+                pods = agent.scaling.max_replicas or tier.max_replicas
+            else:
+                pods = agent.replicas or agent.scaling.min_replicas or 3
+            for resource, limit, hard in (
+                ("cpu", cpu, tier.quota.limits_cpu),
+                ("memory", memory, tier.quota.limits_memory),
+            ):
+                needed = limit * pods * tracks
+                if needed > parse_quantity(str(hard)):
+                    yield Problem(
+                        f"agents[{index}].resources.limits.{resource}",
+                        f"{_show(limit, resource)} x {pods} pods (HPA maximum) x {tracks} tracks = "
+                        f"{_show(needed, resource)} exceeds tenant {tenant_id!r} ({tier_name} tier) ResourceQuota "
+                        f"limits.{resource} {hard}; lower the limit or scaling.max_replicas",
+                    )
+
+
+def _show(value: Decimal, resource: str) -> str:
+    if resource == "cpu":
+        return f"{value.normalize():f}"
+    gib = value / (1 << 30)
+    return f"{gib.normalize():f}Gi"
+
+
+def canary_split_needs_ingress_or_fixed_replicas(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        r = agent.rollout
+        if r.canary is not None and r.strategy == "canary" and agent.ingress is None and agent.scaling.enabled:
+            yield Problem(
+                f"agents[{index}].rollout.canary",
+                "without an ingress the canary weight is a replica ratio, which an HPA would overwrite; "
+                f"add agents[{index}].ingress or set scaling.enabled: false",
+            )
+
+
+def blue_green_stages(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        r = agent.rollout
+        if r.strategy == "blue_green" and r.stage > 1:
+            yield Problem(
+                f"agents[{index}].rollout.stage",
+                f"{r.stage} is not a blue-green stage; allowed: 0 (green smoke-checked and switched in) or "
+                "1 (green judged by the gate, then promoted and blue removed)",
+            )
+
+
+def canary_differs_from_stable(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        canary = agent.rollout.canary
+        if canary is not None and canary.version == agent.version:
+            yield Problem(
+                f"agents[{index}].rollout.canary.version",
+                f"{canary.version!r} is the stable version; a canary needs its own version label "
+                "(for a model or config change too) so metrics and the gate can tell the tracks apart",
+            )
+
+
+def ingress_never_routes_lifecycle_api(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        if agent.ingress is None:
+            continue
+        for p_index, path in enumerate(agent.ingress.paths):
+            prefix = path.rstrip("/")
+            covered = [api for api in LIFECYCLE_API if api == prefix or api.startswith(prefix + "/")]
+            inside = [api for api in LIFECYCLE_API if prefix.startswith(api)]
+            if covered or inside or not path.startswith("/"):
+                yield Problem(
+                    f"agents[{index}].ingress.paths[{p_index}]",
+                    f"{path!r} would route the lifecycle control API ({', '.join(LIFECYCLE_API)}); "
+                    "list only the agent's public API paths, e.g. /api/v1/agents",
+                )
+
+
+def env_is_not_standard_or_secret(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        sources = [("env", agent.env), ("model", agent.model)]
+        if agent.rollout.canary is not None:
+            sources.append(("rollout.canary.env", agent.rollout.canary.env))
+        for field, values in sources:
+            for key in values:
+                if key in STANDARD_ENV:
+                    yield Problem(
+                        f"agents[{index}].{field}.{key}",
+                        "is set by the platform; remove it (standard variables and secretKeyRef credentials)",
+                    )
+                elif any(word in key.upper() for word in SECRET_WORDS):
+                    yield Problem(
+                        f"agents[{index}].{field}.{key}",
+                        f"looks like a credential; secrets come only from the {s.names.agent_secret!r} Secret "
+                        "(External Secrets), never from stack config",
+                    )
+
+
+def replica_bounds(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        sc = agent.scaling
+        if sc.min_replicas is not None and sc.max_replicas is not None and sc.max_replicas < sc.min_replicas:
+            yield Problem(
+                f"agents[{index}].scaling.max_replicas",
+                f"{sc.max_replicas} is below scaling.min_replicas {sc.min_replicas}",
+            )
+
+
+RULES = [
+    sessions_need_sticky_routing,
+    limits_fit_tenant_quota,
+    canary_split_needs_ingress_or_fixed_replicas,
+    blue_green_stages,
+    canary_differs_from_stable,
+    ingress_never_routes_lifecycle_api,
+    env_is_not_standard_or_secret,
+    replica_bounds,
+]

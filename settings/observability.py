@@ -1,0 +1,70 @@
+"""Where monitoring objects are picked up, the operational alert thresholds and where alerts go."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from settings.base import Settings
+from settings.slo import DURATION_PATTERN
+
+
+class Receiver(Settings):
+    """How Alertmanager reaches a receiver; the URL or key lives in a Secret, never in settings."""
+
+    type: Literal["webhook", "pagerduty"] = "webhook"
+    secret_key: str | None = Field(None, description="Key in `observability.receiver_secret`; default: the name.")
+
+
+class OperationalAlerts(Settings):
+    """Thresholds of the architecture notes' operational, cost and agent alerts."""
+
+    latency_page_factor: float = Field(2.0, gt=1, description="p95 this many times its objective for 5m pages.")
+    restarts: int = Field(3, ge=1, description="Crash loop: more than this many restarts in `restart_window`.")
+    restart_window: str = Field("10m", pattern=DURATION_PATTERN)
+    memory_pressure: float = Field(0.90, gt=0, lt=1, description="Working set over the limit, for 5m.")
+    memory_exhaustion: float = Field(0.95, gt=0, le=1)
+    cpu_throttling: float = Field(0.25, gt=0, lt=1, description="Share of throttled CFS periods, for 10m.")
+    cpu_throttling_severe: float = Field(0.50, gt=0, le=1)
+    hpa_at_max_for: str = Field("15m", pattern=DURATION_PATTERN)
+    daily_token_growth: float = Field(
+        1.5, gt=1, description="Tokens in 24h over this many times the same day last week."
+    )
+    session_token_limit: int = Field(50_000, gt=0, description="One open session over this many tokens (stuck?).")
+    tool_failure_ratio: float = Field(0.10, gt=0, lt=1)
+    llm_5xx_ratio: float = Field(0.05, gt=0, lt=1)
+    rollback_error_ratio: float = Field(0.05, gt=0, lt=1, description="Canary error rate that starts a rollback.")
+    rollback_for: str = Field("2m", pattern=DURATION_PATTERN)
+
+
+class Observability(Settings):
+    prometheus_selector: dict[str, str] = Field(
+        default_factory=lambda: {"prometheus": "kube-prometheus"},
+        description="Labels the stack's Prometheus selects ServiceMonitors by.",
+    )
+    rule_selector: dict[str, str] = Field(
+        default_factory=lambda: {"prometheus": "kube-prometheus", "role": "alert-rules"},
+        description="Labels on each PrometheusRule (must include the Prometheus ruleSelector).",
+    )
+    alertmanager_config_selector: dict[str, str] = Field(
+        default_factory=lambda: {"alertmanager": "kube-prometheus"},
+        description="Labels the Alertmanager selects AlertmanagerConfigs by.",
+    )
+    scrape_interval: str = Field("15s", pattern=DURATION_PATTERN)
+    rule_interval: str = Field("30s", pattern=DURATION_PATTERN)
+    ticket_receivers: dict[Literal["P2", "P3"], str] = Field(
+        default_factory=lambda: {"P2": "tickets", "P3": "tickets"},
+        description="Receivers of ticket alerts; P1 pages the agent's `oncall_receiver`.",
+    )
+    receivers: dict[str, Receiver] = Field(
+        default_factory=dict, description="Per receiver name; receivers not listed are webhooks."
+    )
+    receiver_secret: str = Field(
+        "alertmanager-receivers",
+        description="Secret in each tenant namespace holding every receiver's webhook URL or PagerDuty key.",
+    )
+    runbook_base_url: str = "https://github.com/acme/agent-platform/blob/main/docs/runbooks.md"
+    rollback_workflow: str = Field("rollback.yml", description="GitHub Actions workflow the rollback runbook runs.")
+    grafana_folder: str = "Agents"
+    alerts: OperationalAlerts = OperationalAlerts()

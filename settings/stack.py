@@ -1,0 +1,104 @@
+"""The whole stack configuration: one typed model for everything under `agent-platform:`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from settings.agents import Agent
+from settings.backups import Backups
+from settings.base import AwsRegion, Settings
+from settings.canary import CanaryPolicy
+from settings.cluster import Cluster, GitOps
+from settings.data import Data
+from settings.gates import Gates
+from settings.names import SharedNames
+from settings.observability import Observability
+from settings.slo import Slo
+from settings.tenancy import (
+    ENVIRONMENTS,
+    TIERS,
+    Environment,
+    FeatureFlags,
+    Tenant,
+    Tier,
+    TierName,
+    default_tier,
+)
+
+# Environment-specific defaults, applied under whatever the stack file says.
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "staging": {
+        "data": {"postgres": {"multi_az": True}, "redis": {"num_nodes": 2, "multi_az": True}},
+    },
+    "prod": {
+        "feature_flags": {"canary_percentage": 5.0},
+        "data": {
+            "postgres": {
+                "multi_az": True,
+                "deletion_protection": True,
+                "final_snapshot": True,
+                "backup_retention_days": 30,
+                "cross_region_backups": True,
+                "apply_immediately": False,
+            },
+            "redis": {"num_nodes": 2, "multi_az": True, "apply_immediately": False},
+            "protect": True,
+        },
+        "backups": {"aws_backup": {"retention_days": 30, "vault_lock": True, "copy_to_dr": True}},
+    },
+}
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Overlay `override` on `base`; mappings merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else value
+        return merged
+    return override
+
+
+class StackSettings(Settings):
+    environment: Environment
+    primary_region: AwsRegion
+    cluster: Cluster
+    gitops: GitOps = GitOps()
+    names: SharedNames = SharedNames()
+    tiers: dict[TierName, Tier] = Field(default_factory=dict, description="Per-tier overrides of the defaults table.")
+    feature_flags: FeatureFlags = FeatureFlags()
+    tenants: list[Tenant] = Field(min_length=1)
+    agents: list[Agent] = Field(default_factory=list)
+    slo: Slo = Slo()
+    canary: CanaryPolicy = CanaryPolicy()
+    observability: Observability = Observability()
+    data: Data = Data()
+    backups: Backups = Backups()
+    gates: Gates = Gates()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_environment_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("environment") not in ENVIRONMENTS:
+            return data
+        environment = data["environment"]
+        merged = deep_merge(ENVIRONMENT_DEFAULTS[environment], data)
+        overrides = merged.get("tiers") or {}
+        if isinstance(overrides, dict):
+            merged["tiers"] = {
+                tier: deep_merge(default_tier(environment, tier).model_dump(), overrides.get(tier, {}))
+                for tier in TIERS
+            } | {k: v for k, v in overrides.items() if k not in TIERS}
+        return merged
+
+    def tier(self, name: TierName) -> Tier:
+        return self.tiers[name]
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        return next(t for t in self.tenants if t.id == tenant_id)
+
+    def namespace(self, tenant_id: str) -> str:
+        return self.tenant(tenant_id).namespace(self.environment)

@@ -1,0 +1,162 @@
+"""Each data rule refuses its setting before anything is registered, with the exact line the operator reads."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from settings import SettingsError, validate
+from settings.loader import parse_config_value
+from stacks.offline.engine import stack_config
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def raw_settings(stack: str) -> dict[str, Any]:
+    config, _ = stack_config(stack)
+    prefix = "agent-platform:"
+    return {k[len(prefix) :]: parse_config_value(v) for k, v in config.items() if k.startswith(prefix)}
+
+
+def setter(path: str, value: Any) -> Edit:
+    def edit(raw: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+
+    return edit
+
+
+def tenant(index: int, **values: Any) -> Edit:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["tenants"][index].update(values)
+
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(raw: dict[str, Any]) -> None:
+        for e in edits:
+            e(raw)
+
+    return edit
+
+
+P = "Pulumi.prod.yaml: agent-platform:"
+D = "Pulumi.dev.yaml: agent-platform:"
+CASES = [
+    pytest.param(
+        "prod",
+        setter("data.postgres.storage_encrypted", False),
+        f"{P}data.postgres.storage_encrypted: unencrypted storage is off; prod requires it (allowed: true)",
+        id="prod refuses unencrypted database storage",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.redis.at_rest_encryption", False),
+        f"{P}data.redis.at_rest_encryption: unencrypted storage is off; prod requires it (allowed: true)",
+        id="prod refuses unencrypted cache storage",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.postgres.deletion_protection", False),
+        f"{P}data.postgres.deletion_protection: deletion protection is off; prod requires it (allowed: true)",
+        id="prod refuses deletion protection off",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.postgres.backup_retention_days", 3),
+        f"{P}data.postgres.backup_retention_days: backup retention 3 days is under 7; prod requires 7 to 35",
+        id="prod refuses database retention under 7 days",
+    ),
+    pytest.param(
+        "prod",
+        setter("backups.aws_backup.retention_days", 5),
+        f"{P}backups.aws_backup.retention_days: backup retention 5 days is under 7; prod requires 7 to 35",
+        id="prod refuses backup plan retention under 7 days",
+    ),
+    pytest.param(
+        "prod",
+        both(setter("data.redis.num_nodes", 1), setter("data.redis.multi_az", False)),
+        f"{P}data.redis.num_nodes: 1 is a single-node Redis; prod requires at least 2 (primary and replica)",
+        id="prod refuses a single-node Redis",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.postgres.multi_az", False),
+        f"{P}data.postgres.multi_az: Multi-AZ is off; prod requires it (allowed: true)",
+        id="prod refuses a single-AZ database",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.redis.multi_az", False),
+        f"{P}data.redis.multi_az: Multi-AZ is off; prod requires it (allowed: true)",
+        id="prod refuses a single-AZ cache",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.replication_region", "us-east-1"),
+        f"{P}data.replication_region: 'us-east-1' is the primary region; prod requires a different region for DR "
+        "copies",
+        id="prod refuses a replication region equal to the primary",
+    ),
+    pytest.param(
+        "dev",
+        setter("data.redis.multi_az", True),
+        f"{D}data.redis.num_nodes: 1 node with multi_az true; Multi-AZ failover needs at least 2 nodes",
+        id="Multi-AZ Redis with one node is rejected in any stack",
+    ),
+    pytest.param(
+        "dev",
+        setter("data.redis.transit_encryption", False),
+        f"{D}data.redis.transit_encryption: is false but iam_auth is true; IAM authentication requires encryption "
+        "in transit (allowed: true)",
+        id="IAM auth without transit encryption is rejected",
+    ),
+    pytest.param(
+        "dev",
+        both(tenant(1, data_residency="eu"), setter("data.eu_region", "us-west-1")),
+        f"{D}tenants[1].data_residency: tenant 'globex' is EU-resident but its data services would be in us-west-1 "
+        "(data.eu_region); allowed: an eu-* region",
+        id="an EU tenant on a data service outside the EU is rejected",
+    ),
+    pytest.param(
+        "prod",
+        setter("data.eu_replication_region", "us-west-2"),
+        f"{P}tenants[1].data_residency: tenant 'globex' is EU-resident but its backups would be copied to us-west-2 "
+        "(data.eu_replication_region); allowed: an eu-* region",
+        id="an EU tenant's backups copied outside the EU are rejected",
+    ),
+    pytest.param(
+        "dev",
+        tenant(1, data_residency="eu"),
+        f"{D}data.eu_network: is required: tenants globex are EU-resident and the primary region us-east-1 is not in "
+        "the EU (give vpc_id and subnet_ids in eu-west-1)",
+        id="EU tenants need an EU network when the primary region is not in the EU",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "edit", "line"), CASES)
+def test_rule_gives_its_exact_message(stack: str, edit: Edit, line: str) -> None:
+    raw = copy.deepcopy(raw_settings(stack))
+    edit(raw)
+    with pytest.raises(SettingsError) as caught:
+        validate(stack, raw)
+    assert line in caught.value.lines
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_stack_files_pass_every_data_rule(stack: str) -> None:
+    validate(stack, raw_settings(stack))
+
+
+def test_dev_may_be_single_az_and_unprotected() -> None:
+    raw = raw_settings("dev")
+    settings = validate("dev", raw)
+    assert not settings.data.postgres.multi_az and not settings.data.protect

@@ -1,0 +1,168 @@
+"""Workload settings that cannot work are rejected before anything is registered, with exact messages."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from planning.rollout import exposed_tenants, max_exposed, outcome, plan_rollout
+from settings import SettingsError, validate
+from settings.agents import Agent
+from settings.canary import CanaryPolicy
+from tests.settings.test_settings import stack_raw
+
+
+def errors_of(stack: str, change: Callable[[dict[str, Any]], None]) -> list[str]:
+    raw = copy.deepcopy(stack_raw(stack))
+    change(raw)
+    with pytest.raises(SettingsError) as caught:
+        validate(stack, raw)
+    return caught.value.lines
+
+
+CASES = {
+    "statefulset with an hpa on session pods without sticky routing": (
+        "staging",
+        lambda r: r["agents"][1].update(sticky_sessions=False),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[1].sticky_sessions: false with session_state 'persistent' "
+            "and an HPA (scaling.enabled: true): scaling moves sessions between pods; set sticky_sessions: true "
+            "(ClientIP affinity and an ingress cookie) or scaling.enabled: false"
+        ],
+    ),
+    "weights not increasing": (
+        "staging",
+        lambda r: r.setdefault("canary", {}).update(weights=[5, 25, 20, 100]),
+        [
+            "Pulumi.staging.yaml: agent-platform:canary.weights: [5, 25, 20, 100] must be strictly increasing and "
+            "end at 100 (a leading 0 is the shadow stage)"
+        ],
+    ),
+    "grace period too short": (
+        "prod",
+        lambda r: r["agents"][0].update(termination_grace_period_seconds=40),
+        [
+            "Pulumi.prod.yaml: agent-platform:agents[0].termination_grace_period_seconds: 40 must be greater than "
+            "graceful_shutdown_seconds (30) + prestop_delay_seconds (10) = 40"
+        ],
+    ),
+    "limits x hpa maximum x tracks exceed the tenant quota": (
+        "prod",
+        lambda r: r["agents"][1].update(resources={"limits": {"cpu": "20", "memory": "4Gi"}}),
+        [
+            "Pulumi.prod.yaml: agent-platform:agents[1].resources.limits.cpu: 20 x 6 pods (HPA maximum) x 1 tracks "
+            "= 120 exceeds tenant 'acme' (standard tier) ResourceQuota limits.cpu 50; lower the limit or "
+            "scaling.max_replicas"
+        ],
+    ),
+    "a canary track doubles the quota need": (
+        "prod",
+        lambda r: r["agents"][0].update(resources={"limits": {"cpu": "2500m", "memory": "2Gi"}}),
+        [
+            "Pulumi.prod.yaml: agent-platform:agents[0].resources.limits.cpu: "
+            + (
+                f"2.5 x 12 pods (HPA maximum) x 2 tracks = 60 exceeds tenant {tenant!r} (standard tier) "
+                "ResourceQuota limits.cpu 50"
+                if tier == "standard"
+                else f"2.5 x 50 pods (HPA maximum) x 2 tracks = 250 exceeds tenant {tenant!r} (premium tier) "
+                "ResourceQuota limits.cpu 200"
+            )
+            + "; lower the limit or scaling.max_replicas"
+            for tenant, tier in [
+                ("acme", "standard"),
+                ("globex", "premium"),
+                ("litware", "standard"),
+                ("hooli", "premium"),
+                ("stark", "premium"),
+                ("wayne", "standard"),
+                ("duff", "standard"),
+            ]
+        ],
+    ),
+    "replica-ratio split under an hpa": (
+        "staging",
+        lambda r: r["agents"][0].pop("ingress"),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].rollout.canary: without an ingress the canary weight is a "
+            "replica ratio, which an HPA would overwrite; add agents[0].ingress or set scaling.enabled: false"
+        ],
+    ),
+    "blue-green has two stages": (
+        "staging",
+        lambda r: r["agents"][2]["rollout"].update(stage=2),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[2].rollout.stage: 2 is not a blue-green stage; allowed: 0 "
+            "(green smoke-checked and switched in) or 1 (green judged by the gate, then promoted and blue removed)"
+        ],
+    ),
+    "the lifecycle api is never routed": (
+        "staging",
+        lambda r: r["agents"][0]["ingress"].update(paths=["/api/v1/agents", "/api/v1"]),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].ingress.paths[1]: '/api/v1' would route the lifecycle "
+            "control API (/api/v1/lifecycle, /api/v1/status); list only the agent's public API paths, e.g. "
+            "/api/v1/agents"
+        ],
+    ),
+    "credentials never come from config": (
+        "dev",
+        lambda r: r["agents"][0].update(env={"OPENAI_API_KEY": "x", "SEARCH_TOKEN": "y"}),
+        [
+            "Pulumi.dev.yaml: agent-platform:agents[0].env.OPENAI_API_KEY: is set by the platform; remove it "
+            "(standard variables and secretKeyRef credentials)",
+            "Pulumi.dev.yaml: agent-platform:agents[0].env.SEARCH_TOKEN: looks like a credential; secrets come only "
+            "from the 'agent-secrets' Secret (External Secrets), never from stack config",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(("stack", "change", "expected"), list(CASES.values()), ids=list(CASES))
+def test_impossible_workload_settings_give_exact_messages(
+    stack: str, change: Callable[[dict[str, Any]], None], expected: list[str]
+) -> None:
+    assert errors_of(stack, change) == expected
+
+
+def agent(tenants: list[str], **rollout: Any) -> Agent:
+    return Agent.model_validate(
+        {
+            "id": "bot",
+            "image": "registry.example.com/bot",
+            "version": "1.0.0",
+            "tenants": tenants,
+            "owner": "team",
+            "oncall_receiver": "oncall",
+            "rollout": {"canary": {"version": "1.1.0"}, **rollout},
+        }
+    )
+
+
+@pytest.mark.parametrize(("tenants", "pct", "cap"), [(7, 5.0, 1), (40, 5.0, 2), (3, 50.0, 1), (10, 30.0, 3)])
+def test_prod_exposure_is_a_share_of_the_agents_tenants_and_at_least_one(tenants: int, pct: float, cap: int) -> None:
+    a = agent([f"t{i}" for i in range(tenants)])
+    assert max_exposed(tenants, pct) == cap
+    exposed = exposed_tenants(a, "prod", CanaryPolicy(max_tenant_exposure_pct=pct), lambda t: True)
+    assert len(exposed) == cap
+
+
+def test_without_cohort_tenants_the_lowest_bucket_is_exposed_and_all_widens_it() -> None:
+    from planning.feature_flags import cohort_bucket
+
+    tenants = ["acme", "globex", "litware", "hooli"]
+    lowest = min(tenants, key=cohort_bucket)
+    assert exposed_tenants(agent(tenants), "staging", CanaryPolicy(), lambda t: False) == (lowest,)
+    assert exposed_tenants(agent(tenants, exposure="all"), "prod", CanaryPolicy(), lambda t: False) == tuple(tenants)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "policy", "weight", "rolled_back"),
+    [("pass", "rollback", 50, False), ("fail", "rollback", 0, True)],
+)
+def test_outcome_of_a_deciding_gate(verdict: str, policy: str, weight: int, rolled_back: bool) -> None:
+    plan = plan_rollout(agent(["a"], stage=2, policy=policy), "prod", CanaryPolicy(), lambda t: True)
+    result = outcome(plan, verdict)
+    assert (result.weight, result.rolled_back) == (weight, rolled_back)
