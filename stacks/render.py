@@ -144,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     if not (PROJECT_ROOT / f"Pulumi.{args.stack}.yaml").exists():
         print(f"error: no stack file Pulumi.{args.stack}.yaml", file=sys.stderr)
         return 2
+    # Read the earlier render before this one is written: `--diff build/<stack>` names the folder the
+    # render is about to replace, and comparing the new render with itself would always say "No changes."
+    old = None
+    if args.diff:
+        if not (args.diff / "resources.json").is_file():
+            print(f"error: --diff {args.diff}: no earlier render there (resources.json missing)", file=sys.stderr)
+            return 2
+        old = load_resources(args.diff)
     try:
         recording = render(args.stack, args.out, preview=args.preview)
     except SettingsError as error:
@@ -154,9 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     # The policy pack's own rule functions, so a developer sees violations without the Pulumi CLI.
     violations = policy_check(args.out / args.stack)
     print("\n" + policy_format(violations))
-    if args.diff:
+    if old is not None:
         print("\nChanges against", args.diff)
-        print(format_diff(diff_resources(load_resources(args.diff), load_resources(args.out / args.stack))))
+        print(format_diff(diff_resources(old, load_resources(args.out / args.stack))))
     return 1 if any(v.mandatory for v in violations) else 0
 
 

@@ -307,3 +307,28 @@ def test_velero_release_assumes_the_role_the_data_part_makes(rendered: Callable[
     }
     assert server["name"] == "velero-server"
     assert release["inputs"]["values"]["deployNodeAgent"] is True
+
+
+def test_diff_against_the_output_folder_compares_with_the_previous_render(
+    rendered: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """`--diff build/dev` with `--out build`: the old render is read before the new one replaces it."""
+    project = project_copy(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(rendered("dev"), out / "dev")
+    edit_stack(project, "dev", lambda c: c.update({"agent-platform:tiers": {"standard": {"quota": {"pods": 40}}}}))
+    result = render_stack("dev", out, "--diff", str(out / "dev"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    changes = result.stdout.split("Changes against", 1)[1].splitlines()[1:]
+    assert changes[0] == "0 to add, 1 to change, 0 to delete"
+    assert "    inputs.spec.hard.pods: '25' -> '40'" in changes
+
+
+def test_diff_against_a_missing_folder_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = render_stack("dev", out, "--diff", str(tmp_path / "nonexistent"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --diff {tmp_path / 'nonexistent'}: no earlier render there (resources.json missing)"
+    ]
+    assert not (out / "dev").exists()
