@@ -8,17 +8,23 @@ and live only in that client's session: never in resource inputs, outputs or the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 TOKEN_ENV = "AGENT_PLATFORM_PROMETHEUS_TOKEN"
@@ -97,7 +103,8 @@ class PrometheusClient:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        adapter = _TrackingAdapter(self._connections, max_retries=retry)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         if credentials.token:
@@ -140,43 +147,113 @@ class PrometheusClient:
 
     def _get(self, path: str, params: dict[str, str], attempt: float) -> bytes:
         url = self.url + path
-        started = self._monotonic()
+        status, body = self._within_deadline(lambda: self._fetch(url, params, attempt))
+        if status in (401, 403):
+            raise QueryError(
+                f"HTTP {status} from {url} with {self.credentials.kind}; "
+                f"set {TOKEN_ENV} (or {USERNAME_ENV}/{PASSWORD_ENV}) or the stack's gates.prometheus secrets"
+            )
+        if status >= 400:
+            raise QueryError(f"HTTP {status} from {url}: {_error_text(body)}")
+        return body
+
+    def _within_deadline(self, fetch: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+        """Run one request (its retries, backoffs and every byte) and cut it at the gate's deadline.
+
+        Socket timeouts bound each read, not the answer: a server trickling a byte at a time, headers
+        included, never trips them. So the request runs on a worker thread the caller waits for until the
+        deadline; past it, the connection is shut down (which ends the worker's blocked read) and the
+        query is an error naming the deadline.
+        """
+        remaining = self._deadline - self._monotonic()
+        if remaining <= 0:
+            raise QueryError(f"total deadline of {self.limits.deadline_seconds:g}s used up before this query")
+        outcome: list[tuple[int, bytes] | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(fetch())
+            except BaseException as exc:  # handed to the waiting thread as it is
+                outcome.append(exc)
+
+        worker = threading.Thread(target=work, name="prometheus-query", daemon=True)
+        worker.start()
+        worker.join(remaining)
+        if worker.is_alive() or not outcome:
+            self._cut()
+            raise QueryError(
+                f"total deadline of {self.limits.deadline_seconds:g}s reached while {self.url} was still answering"
+            )
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _cut(self) -> None:
+        for connection in list(self._connections):
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _fetch(self, url: str, params: dict[str, str], attempt: float) -> tuple[int, bytes]:
+        """One GET with urllib3's retries; (status, body) or a `QueryError` naming the fault."""
+        per_attempt = (
+            f"{self.url} did not answer within {attempt:.1f}s, the limit per attempt "
+            f"({self.limits.retries + 1} attempts share the {self.limits.deadline_seconds:g}s deadline; "
+            f"query timeout {self.limits.query_timeout_seconds:g}s)"
+        )
         try:
             response = self._session.get(url, params=params, timeout=(min(attempt, 5.0), attempt), stream=True)
             with response:
-                body = _read_bounded(response, started + attempt * (self.limits.retries + 1), self._monotonic)
+                return response.status_code, _read_bounded(response)
         except requests.exceptions.SSLError as exc:
             raise QueryError(f"TLS error talking to {self.url}: {_root(exc)}") from None
         except requests.exceptions.Timeout:
-            raise QueryError(f"{self.url} did not answer within {attempt:.1f}s") from None
+            raise QueryError(per_attempt) from None
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc):  # a read timeout that exhausted the retries
-                raise QueryError(f"{self.url} did not answer within {attempt:.1f}s") from None
+                raise QueryError(per_attempt) from None
             raise QueryError(f"cannot reach {self.url}: {_connection_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise QueryError(f"request to {self.url} failed: {_root(exc)}") from None
-        if response.status_code in (401, 403):
-            raise QueryError(
-                f"HTTP {response.status_code} from {url} with {self.credentials.kind}; "
-                f"set {TOKEN_ENV} (or {USERNAME_ENV}/{PASSWORD_ENV}) or the stack's gates.prometheus secrets"
-            )
-        if response.status_code >= 400:
-            raise QueryError(f"HTTP {response.status_code} from {url}: {_error_text(body)}")
-        return body
 
 
-def _read_bounded(response: requests.Response, deadline: float, monotonic: Callable[[], float]) -> bytes:
-    """Read the body, giving up at the deadline: a server trickling bytes must not hold the `up`."""
+def _read_bounded(response: requests.Response) -> bytes:
+    """Read the body up to its size limit; the deadline around the whole request bounds its time."""
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_content(chunk_size=65536):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise QueryError(f"answer from {response.url} is larger than {MAX_BODY_BYTES} bytes")
-        if monotonic() > deadline:
-            raise requests.exceptions.Timeout()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """Records every connection its pools open, so the deadline can shut one down in the middle of a read."""
+
+    def __init__(self, connections: weakref.WeakSet, **kwargs: Any):
+        self._connections = connections
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        pools = self.poolmanager.pool_classes_by_scheme
+        self.poolmanager.pool_classes_by_scheme = {
+            scheme: _tracking(pool, self._connections) for scheme, pool in pools.items()
+        }
+
+
+def _tracking(pool: type[HTTPConnectionPool], connections: weakref.WeakSet) -> type[HTTPConnectionPool]:
+    class TrackingPool(pool):  # type: ignore[misc, valid-type]
+        def _new_conn(self) -> Any:
+            connection = super()._new_conn()
+            connections.add(connection)
+            return connection
+
+    return TrackingPool
 
 
 def _single_value(body: bytes, promql: str) -> float:

@@ -33,14 +33,40 @@ def test_prometheus_stopped_is_an_error(tmp_path) -> None:
     assert "connection refused" in decision.reason
 
 
-def test_a_slow_server_is_cut_off_at_the_deadline() -> None:
+DEADLINE = 1.5  # seconds: short, so the fault tests stay fast
+
+
+@pytest.mark.parametrize(
+    ("retries", "reason"),
+    [
+        pytest.param(2, f"total deadline of {DEADLINE:g}s reached", id="retries and backoff reach the deadline"),
+        pytest.param(0, "did not answer within 0.5s, the limit per attempt (1 attempts", id="one attempt times out"),
+    ],
+)
+def test_a_slow_server_is_cut_off_at_the_deadline(retries: int, reason: str) -> None:
     with serve(Behaviour(body=SUCCESS, delay_seconds=5)) as url:
         started = time.monotonic()
-        decision = evaluate_at(url, query_timeout_seconds=0.5, deadline_seconds=2, retries=2)
+        decision = evaluate_at(url, query_timeout_seconds=0.5, deadline_seconds=DEADLINE, retries=retries)
         elapsed = time.monotonic() - started
     assert decision.verdict == "error"
-    assert "did not answer" in decision.reason or "deadline" in decision.reason
-    assert elapsed < 2 + 1.5
+    assert reason in decision.reason, decision.reason
+    assert elapsed <= DEADLINE * 1.1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param("/api/v1/query", id="every answer"), pytest.param("/api/v1/query_range", id="range answers")],
+)
+def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(path: str) -> None:
+    """One byte every 20 ms, status line and headers included: no read ever times out, the deadline must."""
+    behaviour = Behaviour(body=SUCCESS, range_body=RANGE_SUCCESS, trickle_seconds=0.02, trickle_path=path)
+    with serve(behaviour) as url:
+        started = time.monotonic()
+        decision = evaluate_at(url, query_timeout_seconds=1, deadline_seconds=DEADLINE, retries=2)
+        elapsed = time.monotonic() - started
+    assert decision.verdict == "error"
+    assert f"total deadline of {DEADLINE:g}s reached while {url} was still answering" in decision.reason
+    assert elapsed <= DEADLINE * 1.1, elapsed
 
 
 @pytest.mark.parametrize(
