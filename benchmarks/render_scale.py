@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from settings import stack_file
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("results")
 FULL_GRID = [(t, a) for t in (10, 50, 200, 500) for a in (1, 5, 10)]
@@ -36,7 +38,7 @@ TIERS = ("standard", "premium", "enterprise")
 
 def synthetic_stack(tenants: int, agents: int) -> dict[str, Any]:
     """A prod-like stack: `tenants` tenants, `agents` agents each running in every tenant."""
-    base = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    base = stack_file.raw_config("prod", ROOT)
     tenant_ids = [f"tenant-{i:04d}" for i in range(tenants)]
     config = {
         key: value for key, value in base.items() if key not in ("agent-platform:tenants", "agent-platform:agents")

@@ -26,9 +26,9 @@ from gates.slo_gate import GateSpec, evaluate
 from gates.stage_clock import STAGE_CLOCK_TYPE, parse_time, system_clock
 from planning.feature_flags import resolve_flags
 from planning.rollout import plan_rollout
-from settings import SettingsError, StackSettings, settings_from_config
+from settings import SettingsError, StackSettings, stack_file
 from settings.agents import Agent
-from stacks.offline.engine import PROJECT_ROOT, stack_config
+from settings.stack_file import PROJECT_ROOT
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 2, "error": 3}
 PRIORITY = ("error", "fail", "inconclusive", "pass")
@@ -115,8 +115,7 @@ def run_slo(title: str, fields: dict[str, Any], now: datetime) -> GateResult:
 def evaluate_stack(
     stack: str, root: Path, state: dict | None, stage_started_at: str | None, now: datetime
 ) -> list[GateResult]:
-    config, _ = stack_config(stack, root)
-    settings = settings_from_config(stack, config)
+    settings = stack_file.load(stack, root)
     results = [run_slo(t, f, now) for t, f in slo_gates(settings, stage_starts(state), stage_started_at)]
     for agent in ga_agents(settings):
         decision = evaluate_ga(ga_spec(settings, agent), now, root)

@@ -8,3 +8,5 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# The project itself, editable: its packages import from anywhere without sys.path edits.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

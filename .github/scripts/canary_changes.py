@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from settings import stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLLOUT_FIELDS = ("stage", "canary", "rollback", "strategy")
 
 
 def agents_at(text: str | None) -> dict[str, dict[str, Any]]:
-    config = ((yaml.safe_load(text) if text else None) or {}).get("config") or {}
+    config = stack_file.document(text)
     return {a["id"]: a for a in config.get("agent-platform:agents") or [] if isinstance(a, dict) and "id" in a}
 
 
@@ -49,7 +49,7 @@ def settings_changed(base: str | None, head: str | None) -> list[str]:
 
 
 def stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+    return stack_file.stacks(ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:

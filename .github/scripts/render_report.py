@@ -12,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from policy.offline import check, format
 from stacks.diff import diff_resources, format_diff
 from stacks.render import load_resources

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
 
+from settings import stack_file
 from stacks import gc_policy
 from stacks.offline.computed import computed_outputs
 
@@ -140,38 +140,10 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, str], list[str]]:
-    """Config as the CLI would pass it: structured values as JSON, `secure:` values as a marked placeholder."""
-    document = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in (document.get("config") or {}).items():
-        replaced, had_secret = _replace_secure(value, key)
-        if had_secret:
-            secret_keys.append(key)
-        config[key] = replaced if isinstance(replaced, str) else json.dumps(replaced)
-    return config, secret_keys
-
-
-def _replace_secure(value: Any, path: str) -> tuple[Any, bool]:
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return f"<secret {path}: set with pulumi config set --secret>", True
-        found = False
-        result = {}
-        for key, item in value.items():
-            result[key], had = _replace_secure(item, f"{path}.{key}")
-            found = found or had
-        return result, found
-    if isinstance(value, list):
-        pairs = [_replace_secure(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        return [p[0] for p in pairs], any(p[1] for p in pairs)
-    return value, False
-
-
 def run(stack: str, preview: bool = False, root: Path = PROJECT_ROOT) -> Recording:
     """Run `__main__.py` for `stack` under mocks; raises whatever the program raises (e.g. SettingsError)."""
-    config, secret_keys = stack_config(stack, root)
+    stack_config = stack_file.read(stack, root)
+    config, secret_keys = stack_config.values, sorted(stack_config.secret_keys)
     region = config.get("aws:region", "us-east-1")
     recording = Recording(stack=stack, preview=preview)
     mocks = OfflineMocks(region, preview)

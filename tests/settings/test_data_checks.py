@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from settings import SettingsError, validate
+from settings import SettingsError, stack_file, validate
 from settings.loader import parse_config_value
-from stacks.offline.engine import stack_config
 
 Edit = Callable[[dict[str, Any]], None]
 
 
 def raw_settings(stack: str) -> dict[str, Any]:
-    config, _ = stack_config(stack)
+    config = stack_file.read(stack).values
     prefix = "agent-platform:"
     return {k[len(prefix) :]: parse_config_value(v) for k, v in config.items() if k.startswith(prefix)}
 

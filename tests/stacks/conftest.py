@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from settings import StackSettings, settings_from_config
-from stacks.offline.engine import STACK_REFERENCES, stack_config
+from settings import StackSettings, stack_file
+from stacks.offline.engine import STACK_REFERENCES
 from tests.conftest import load_manifests, load_resources
 
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -20,8 +20,7 @@ AWS_PROVIDER = "pulumi:providers:aws"
 
 @cache
 def stack_settings(stack: str) -> StackSettings:
-    config, secret_keys = stack_config(stack)
-    return settings_from_config(stack, config, set(secret_keys))
+    return stack_file.load(stack)
 
 
 def cluster_value(stack: str, name: str) -> Any:
