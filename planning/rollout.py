@@ -124,11 +124,9 @@ def plan_rollout(
     if rollout.strategy == "blue_green":
         gate = None
         if rollout.stage == 1 and not rollout.rollback:
-            # Green serves alone after the switch; blue stays for `blue_keep_duration`, so the gate cannot
-            # pass (and remove blue) before that time has been judged.
-            minimum = max(
-                seconds(policy.min_durations[0]) if policy.min_durations else 0, seconds(policy.blue_keep_duration)
-            )
+            # Green serves alone after the switch and blue waits as the fallback; the gate watches green for
+            # minutes, then its pass hands green's release to the stable track and blue is gone.
+            minimum = seconds(policy.blue_green_watch)
             gate = GatePlan(
                 1, 100, 0, minimum, math.ceil(minimum * policy.max_duration_factor), "blue_green", effective_policy
             )
@@ -149,9 +147,12 @@ def plan_rollout(
     stage = rollout.stage
     weight = weights[stage]
     gate = None
-    if stage >= 1 and weights[stage - 1] > 0 and not rollout.rollback:
+    if stage >= 1 and not rollout.rollback:
+        # The shadow stage (weight 0) mirrors requests to the canary, so the gate after it judges the canary's
+        # own answers to them for `shadow_duration`; each weighted stage has its own minimum.
+        previous = weights[stage - 1]
         gated = [w for w in weights if 0 < w < 100]
-        minimum = seconds(policy.min_durations[gated.index(weights[stage - 1])])
+        minimum = seconds(policy.shadow_duration if previous == 0 else policy.min_durations[gated.index(previous)])
         gate = GatePlan(
             stage,
             weight,

@@ -21,9 +21,19 @@ class CanaryPolicy(Settings):
         description="Minimum time per stage before its gate may pass (one per stage below 100).",
     )
     max_duration_factor: float = Field(4.0, ge=1, description="A stage times out (and holds) after factor x minimum.")
-    shadow_duration: str = Field("30m", pattern=DURATION_PATTERN)
+    shadow_duration: str = Field(
+        "30m",
+        pattern=DURATION_PATTERN,
+        description="Minimum time in the shadow stage (weight 0, requests mirrored to the canary) before the gate "
+        "of the next stage may pass.",
+    )
     policy: Literal["rollback", "block"] = "rollback"
     max_tenant_exposure_pct: float = Field(
         5.0, gt=0, le=100, description="Share of an agent's tenants running the canary before its gated stages pass."
     )
-    blue_keep_duration: str = Field("24h", pattern=DURATION_PATTERN)
+    blue_green_watch: str = Field(
+        "10m",
+        pattern=DURATION_PATTERN,
+        description="Blue-green: minimum time green serves alone, judged against blue, before the gate may pass "
+        "and replace blue; it times out after max_duration_factor x this.",
+    )

@@ -156,10 +156,13 @@ def test_the_shadow_stage_mirrors_requests_to_the_canary_and_gives_it_no_user_tr
     assert out["weight"] == 0 and "acme-support-bot-canary-workload" in mocks.of_type(DEPLOYMENT)
 
 
-def test_the_first_stage_after_shadow_has_no_gate_and_later_gates_use_their_own_minimum() -> None:
-    shadowed = CanaryPolicy(weights=[0, 5, 25, 50, 100])
+def test_the_first_stage_after_shadow_is_gated_for_the_shadow_duration_and_later_gates_use_their_own_minimum() -> (
+    None
+):
+    shadowed = CanaryPolicy(weights=[0, 5, 25, 50, 100], shadow_duration="30m")
     mocks, _ = run(agent(stage=1), policy=shadowed)
-    assert mocks.of_type(SLO_GATE_TYPE) == {} and weight_of(mocks) == "5"
+    assert mocks.of_type(SLO_GATE_TYPE)["acme-support-bot-gate-1"]["min_duration_seconds"] == 30 * 60
+    assert weight_of(mocks) == "5"
     mocks, _ = run(agent(stage=2), policy=shadowed)
     assert mocks.of_type(SLO_GATE_TYPE)["acme-support-bot-gate-2"]["min_duration_seconds"] == 10 * 60
 
@@ -209,7 +212,7 @@ def test_blue_green_switches_the_client_service_to_green_after_its_smoke_check()
 def test_blue_green_judges_green_then_promotes_or_switches_back(verdict: str, image: str) -> None:
     mocks, out = run(agent(stage=1, strategy="blue_green"), verdict=verdict)
     gate = mocks.of_type(SLO_GATE_TYPE)["acme-support-bot-gate-1"]
-    assert gate["mode"] == "blue_green" and gate["min_duration_seconds"] == 24 * 3600
+    assert gate["mode"] == "blue_green" and gate["min_duration_seconds"] == 10 * 60
     assert client_selector(mocks)["app.kubernetes.io/instance"] == "support-bot-stable"
     container = mocks.of_type(DEPLOYMENT)["acme-support-bot-stable-workload"]["spec"]["template"]["spec"]["containers"][
         0
