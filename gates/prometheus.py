@@ -143,7 +143,13 @@ class PrometheusClient:
             "timeout": f"{max(1, int(attempt * 1000))}ms",
         }
         body = self._get("/api/v1/query_range", params, attempt)
-        return _series_values(body, promql)
+        values = _series_values(body, promql)
+        first, last = start.timestamp(), end.timestamp()
+        for at in values:
+            steps = (at - first) / step_seconds
+            if not first - 1e-3 <= at <= last + 1e-3 or abs(steps - round(steps)) * step_seconds > 1e-3:
+                raise QueryError(f"sample at {at:.3f}, not a {step_seconds}s step from {first:.3f}, for {promql}")
+        return values
 
     def _get(self, path: str, params: dict[str, str], attempt: float) -> bytes:
         url = self.url + path
@@ -274,7 +280,7 @@ def _single_value(body: bytes, promql: str) -> float:
     except (TypeError, ValueError, IndexError):
         raise QueryError(f"unreadable sample {sample!r} for {promql}") from None
     if not math.isfinite(value):
-        raise NoDataError(f"{value} for {promql} (no samples in the window)")
+        raise NoDataError(f"{_shown(value)} for {promql} (no samples in the window)")
     if value < 0:
         raise QueryError(f"negative count {value} for {promql}")
     return value
@@ -296,11 +302,17 @@ def _series_values(body: bytes, promql: str) -> dict[float, float]:
             at, value = float(sample[0]), float(sample[1])
         except (TypeError, ValueError, IndexError):
             raise QueryError(f"unreadable sample {sample!r} for {promql}") from None
-        if math.isfinite(value):
-            if value < 0:
-                raise QueryError(f"negative count {value} for {promql}")
-            out[at] = value
+        if not math.isfinite(value):
+            # A step without samples is absent from a range result, never NaN: NaN is not a count.
+            raise QueryError(f"{_shown(value)} at {at:.3f} for {promql}; a count per unit of time must be a number")
+        if value < 0:
+            raise QueryError(f"negative count {value} for {promql}")
+        out[at] = value
     return out
+
+
+def _shown(value: float) -> str:
+    return "NaN" if math.isnan(value) else f"{value:+}".replace("inf", "Inf")
 
 
 def _data(body: bytes, promql: str) -> dict:

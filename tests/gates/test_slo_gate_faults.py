@@ -14,9 +14,15 @@ from tests.gates.scenarios import EVALUATED_AT, SCENARIOS, openmetrics
 from tests.gates.test_slo_gate_scenarios import spec_for
 
 SUCCESS = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"100"]}]}}'
-RANGE_SUCCESS = (
-    b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"10"],[61,"10"]]}]}}'
-)
+
+
+def matrix(values: str) -> bytes:
+    series = b'{"metric":{},"values":[%s]}' % values.encode()
+    return b'{"status":"success","data":{"resultType":"matrix","result":[%s]}}' % series
+
+
+# Two units of the 40-minute window ending at EVALUATED_AT (1736160000), on its 60-second steps.
+RANGE_SUCCESS = matrix('[1736157660,"10"],[1736157720,"10"]')
 
 
 def evaluate_at(url: str, credentials: Credentials | None = None, **overrides: object):
@@ -79,7 +85,7 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(path: str) -> 
             Behaviour(
                 body=b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}'
             ),
-            "nan",
+            "NaN for",
             id="NaN value",
         ),
         pytest.param(Behaviour(status=401, require_token="s3cr3t"), TOKEN_ENV, id="401 without credentials"),
@@ -109,6 +115,10 @@ def test_a_faulty_answer_is_an_error(behaviour: Behaviour, reason: str) -> None:
             id="negative count",
         ),
         pytest.param(b'{"status":"success","data":{"resultType":"matrix"', "malformed JSON", id="truncated"),
+        pytest.param(matrix('[1736157660,"10"],[1736157720,"NaN"]'), "NaN at 1736157720.000", id="NaN in one unit"),
+        pytest.param(matrix('[1736157660,"+Inf"]'), "+Inf at 1736157660.000", id="Inf in one unit"),
+        pytest.param(matrix('[1736157690,"10"]'), "not a 60s step", id="a sample between steps"),
+        pytest.param(matrix('[1736163600,"10"]'), "not a 60s step", id="a sample after the end"),
     ],
 )
 def test_a_faulty_answer_per_unit_of_time_is_an_error(range_body: bytes, reason: str) -> None:
