@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from conventions.overlay import deep_merge
 from settings.cluster import Addon
-from settings.stack import deep_merge
 
 
 @dataclass(frozen=True)

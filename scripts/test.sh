@@ -17,4 +17,5 @@ fi
 npm ci --prefix tests/schemas --no-audit --no-fund --silent
 
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache | sed -n '/^Contracts/,$p'   # the import rule of docs/architecture.md
 .venv/bin/python -m pytest "$@"

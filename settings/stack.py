@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from conventions.overlay import deep_merge
 from settings.agents import Agent
 from settings.backups import Backups
 from settings.base import AwsRegion, Settings
@@ -50,16 +51,6 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "backups": {"aws_backup": {"retention_days": 30, "vault_lock": True, "copy_to_dr": True}},
     },
 }
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Overlay `override` on `base`; mappings merge key by key, anything else is replaced."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = deep_merge(base.get(key), value) if key in base else value
-        return merged
-    return override
 
 
 class StackSettings(Settings):

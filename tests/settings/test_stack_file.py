@@ -51,7 +51,7 @@ def test_a_nested_plain_token_is_refused(tmp_path: Path) -> None:
     document = yaml.safe_load(path.read_text())
     document["config"][TOKEN_KEY] = {"prometheus": {"bearer_token": "plain-token"}}
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(stack_settings.SettingsUnavailableError, match="gates.prometheus.bearer_token"):
+    with pytest.raises(stack_settings.SettingsUnavailableError, match=r"gates\.prometheus\.bearer_token"):
         stack_settings.load.__wrapped__("prod", tmp_path)
 
 
@@ -59,7 +59,10 @@ def test_prod_render_with_the_readme_token_passes_the_policy_pack(
     token_root: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path_factory.mktemp("render")
-    script = "import sys; from pathlib import Path; from stacks.render import render; render('prod', Path(sys.argv[1]), root=Path(sys.argv[2]))"
+    script = (
+        "import sys; from pathlib import Path; from stacks.render import render; "
+        "render('prod', Path(sys.argv[1]), root=Path(sys.argv[2]))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script, str(out), str(token_root)], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
