@@ -29,6 +29,7 @@ STACK_REFERENCES = Path(__file__).with_name("stack_references.yaml")
 SECRET_MASK = "[secret]"
 UNKNOWN_MASK = "(known after apply)"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 PROVIDER_INPUT = "__provider"
 
 
@@ -110,9 +111,18 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording = recording
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN (`resource.NewURN`): the parent's whole qualified type, joined by `$`, before the
+        type, except for children of the root stack. The SDK's mock keeps only the parent's last type."""
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != ROOT_STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == ROOT_STACK_TYPE:
             return response
         inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         inputs.pop(PROVIDER_INPUT, None)  # a pickled dynamic provider: code, not configuration

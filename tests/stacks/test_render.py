@@ -63,6 +63,22 @@ def test_kubernetes_resources_carry_the_explicit_provider(rendered: Callable[[st
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_urns_are_built_the_way_the_engine_builds_them(rendered: Callable[[str], Path], stack: str) -> None:
+    """`resource.NewURN` in the Pulumi engine: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`, where the
+    qualified type is the parent's whole qualified type, `$`, the type; children of the root stack have none."""
+    resources = {r["urn"]: r for r in load_resources(rendered(stack))}
+    wrong = []
+    for urn, resource in resources.items():
+        parent = resource["parent"]
+        parent_type = parent.split("::")[2] if parent else ""
+        chain = resource["type"] if parent_type in ("", "pulumi:pulumi:Stack") else f"{parent_type}${resource['type']}"
+        if urn != f"urn:pulumi:{stack}::agent-platform::{chain}::{resource['name']}":
+            wrong.append(urn)
+    grandchildren = [r for r in resources.values() if resources.get(r["parent"], {}).get("parent") in resources]
+    assert wrong == [] and grandchildren
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_rendered_objects_pass_their_schemas(rendered: Callable[[str], Path], stack: str) -> None:
     manifests = load_manifests(rendered(stack))
     paths = list(manifests)
