@@ -8,7 +8,8 @@
 
 For each tenant the agent serves it reads the runtime's GA readiness document (a file or URL from
 `gates.ga.source`), recomputes every check from the thresholds in settings, checks the evidence's age,
-and enforces the production rollout checklist. Any change of input replaces the gate: a new evaluation.
+and enforces the production rollout checklist. Any change of input replaces the gate: a new evaluation
+(`diff` never asks for an in-place update; `update` keeps the stored verdict should one come).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from gates.ga_checks import AgentFacts, Finding, checklist_findings, freshness_finding, readiness_findings
 from gates.ga_evidence import EvidenceError, load
@@ -124,11 +125,19 @@ class GaReadinessGateProvider(ResourceProvider):
         self.clock = clock
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Every input is evidence or a threshold: any change replaces the gate, never updates it."""
         changed = [k for k in GaSpec.model_fields if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=False)
 
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """`diff` never asks for one; should the engine call it anyway, the stored verdict is kept, not wiped.
+
+        (The SDK's default update returns no outputs, which would erase `verdict` and `passed_at`.)
+        """
+        return UpdateResult({**_spec_props(news), **{k: olds.get(k) for k in OUTPUT_KEYS}})
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        spec_props = {k: props[k] for k in GaSpec.model_fields if k in props}
+        spec_props = _spec_props(props)
         spec = GaSpec.model_validate(spec_props)
         now = self.clock()
         decision = evaluate_ga(spec, now, Path.cwd())
@@ -142,6 +151,10 @@ class GaReadinessGateProvider(ResourceProvider):
             "passed_at": format_time(now),
         }
         return CreateResult(f"{spec.agent_id}/ga", outs)
+
+
+def _spec_props(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: props[k] for k in GaSpec.model_fields if k in props}
 
 
 class GaReadinessGate(Resource, module="agent-platform", name="GaReadinessGate"):

@@ -28,7 +28,7 @@ state, and the next `up` evaluates again. An `error` (Prometheus down, no series
 
 Lifecycle: `diff` replaces the gate (a new evaluation) when anything the decision depends on changes
 (versions, stage, weight, window start, durations, criteria, policy, mode, selectors, label names);
-changing only the URL, timeouts or retries updates it in place and keeps the verdict without querying.
+changing only the URL, timeouts or retries is no change: the verdict stands and nothing is queried.
 Credentials are read at evaluation from AGENT_PLATFORM_PROMETHEUS_TOKEN (or _USERNAME/_PASSWORD), else
 from the stack's secret config `agent-platform:gates.prometheus`; they are never inputs or outputs.
 """
@@ -277,15 +277,21 @@ class SloGateProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A new evaluation when the decision's inputs change; how Prometheus is reached is no change at all.
+
+        The verdict does not depend on the URL, timeouts or retries (credentials are never inputs), so a
+        change to only those neither re-evaluates nor asks the engine for an update.
+        """
         changed = [k for k in GateSpec.model_fields if _normal(olds.get(k)) != _normal(news.get(k))]
         replaces = [k for k in changed if k not in CONNECTION_KEYS]
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = self._evaluate(props)
         return CreateResult(f"{outs['agent_id']}/{outs.get('tenant_id') or '*'}/{outs['stage']}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """`diff` never asks for one; should the engine call it anyway, nothing stored is lost."""
         changed = {k for k in GateSpec.model_fields if _normal(olds.get(k)) != _normal(news.get(k))}
         if changed - CONNECTION_KEYS:
             return UpdateResult(self._evaluate(news))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 STAGE_CLOCK_TYPE = "pulumi-python:dynamic/agent-platform:StageClock"
 Clock = Callable[[], datetime]
@@ -63,8 +63,17 @@ class StageClockProvider(ResourceProvider):
         return CreateResult(stage_id, {**inputs, "applied_at": applied_at})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Any change of input is a new stage (a new time); nothing is ever updated in place."""
         changed = [key for key in KEYS if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """`diff` never asks for one; should the engine call it anyway, the stage keeps its time.
+
+        (The SDK's default update returns no outputs, which would erase `applied_at` and restart the
+        gates' evidence window.)
+        """
+        return UpdateResult({**{key: news.get(key) for key in KEYS}, "applied_at": olds.get("applied_at")})
 
 
 @dataclass(frozen=True)
