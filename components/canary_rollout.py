@@ -366,6 +366,8 @@ class CanaryRollout(pulumi.ComponentResource):
             }
             for path in ingress.paths
         ]
+        # ingress-nginx merges every Ingress of a host into one server across namespaces: one host per tenant.
+        host = ingress.host(a.agent.id, a.tenant_id)
         return KubernetesObject(
             logical,
             api_version="networking.k8s.io/v1",
@@ -378,8 +380,8 @@ class CanaryRollout(pulumi.ComponentResource):
             },
             spec={
                 "ingressClassName": a.ingress_class,
-                "tls": [{"hosts": [ingress.host], "secretName": ingress.tls_secret or f"{a.agent.id}-tls"}],
-                "rules": [{"host": ingress.host, "http": {"paths": paths}}],
+                "tls": [{"hosts": [host], "secretName": ingress.tls_secret or f"{a.agent.id}-tls"}],
+                "rules": [{"host": host, "http": {"paths": paths}}],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from settings.base import DnsLabel, Settings
 from settings.quantity import Quantity
@@ -55,11 +55,36 @@ class Probes(Settings):
     )
 
 
+HOSTNAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+
+
 class Ingress(Settings):
-    host: str
-    tls_secret: str | None = Field(None, description="Existing TLS secret; otherwise cert-manager issues one.")
+    """Public routing of one agent: every tenant gets its own host, so no two namespaces share a host and path."""
+
+    domain: str = Field(
+        pattern=HOSTNAME, max_length=253, description="Base domain: a tenant's host is <agent id>.<tenant id>.<domain>."
+    )
+    hosts: dict[str, str] = Field(
+        default_factory=dict, description="Tenant id -> its own host, replacing <agent id>.<tenant id>.<domain>."
+    )
+    tls_secret: str | None = Field(
+        None, description="Existing TLS secret in each tenant namespace; otherwise cert-manager issues one per host."
+    )
     cluster_issuer: str = "letsencrypt-prod"
     paths: list[str] = Field(default_factory=lambda: ["/api/v1/agents", "/api/v1/sessions"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_host_per_tenant(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "host" in data:
+            raise ValueError(
+                f"host {data['host']!r} would be shared by every tenant of the agent; set domain instead "
+                "(each tenant's host is <agent id>.<tenant id>.<domain>) and hosts.<tenant id> for an exception"
+            )
+        return data
+
+    def host(self, agent_id: str, tenant_id: str) -> str:
+        return self.hosts.get(tenant_id) or f"{agent_id}.{tenant_id}.{self.domain}"
 
 
 class Track(Settings):

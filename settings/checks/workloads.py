@@ -141,6 +141,76 @@ def ingress_never_routes_lifecycle_api(s: StackSettings) -> Iterator[Problem]:
                 )
 
 
+LETS_ENCRYPT_PER_REGISTERED_DOMAIN = 50
+"""Let's Encrypt: at most 50 new certificates per registered domain per 7 days, whichever account asks
+(https://letsencrypt.org/docs/rate-limits/, "New Certificates per Registered Domain")."""
+
+
+def registered_domain(host: str) -> str:
+    """The last two labels: exact under a one-label public suffix (example.com); under a longer one (co.uk)
+    it groups more hosts than Let's Encrypt does, so the count below never comes out too low."""
+    return ".".join(host.split(".")[-2:])
+
+
+def ingress_hosts(s: StackSettings) -> Iterator[tuple[int, str, str]]:
+    """(agent index, tenant id, host) of every tenant's Ingress host in the stack."""
+    for index, agent in enumerate(s.agents):
+        if agent.ingress is not None:
+            for tenant_id in agent.tenants:
+                yield index, tenant_id, agent.ingress.host(agent.id, tenant_id)
+
+
+def ingress_host_per_tenant(s: StackSettings) -> Iterator[Problem]:
+    """ingress-nginx routes a host and path to one backend across all namespaces: no two tenants (or agents)
+    may share a host, and an override must name one of the agent's tenants."""
+    for index, agent in enumerate(s.agents):
+        if agent.ingress is None:
+            continue
+        for tenant_id in agent.ingress.hosts:
+            if tenant_id not in agent.tenants:
+                yield Problem(
+                    f"agents[{index}].ingress.hosts.{tenant_id}",
+                    f"{tenant_id!r} is not one of the agent's tenants ({', '.join(agent.tenants)})",
+                )
+    first: dict[str, tuple[int, str]] = {}
+    for index, tenant_id, host in ingress_hosts(s):
+        labels = host.split(".")
+        if len(host) > 253 or any(len(label) > 63 for label in labels):
+            yield Problem(
+                f"agents[{index}].ingress",
+                f"host {host!r} for tenant {tenant_id!r} is not a valid DNS name (at most 253 characters, "
+                f"63 per label); set a shorter ingress.domain or ingress.hosts.{tenant_id}",
+            )
+        if host in first:
+            other_index, other_tenant = first[host]
+            yield Problem(
+                f"agents[{index}].ingress",
+                f"host {host!r} for tenant {tenant_id!r} is already the host of agents[{other_index}] for tenant "
+                f"{other_tenant!r}; ingress-nginx would send one tenant's traffic to the other's pods. Give each "
+                "tenant its own host (ingress.hosts.<tenant>)",
+            )
+        else:
+            first[host] = (index, tenant_id)
+
+
+def certificates_within_lets_encrypt_limits(s: StackSettings) -> Iterator[Problem]:
+    """cert-manager requests one certificate per host (one per tenant Ingress without `tls_secret`)."""
+    issued: dict[str, list[str]] = {}
+    for index, agent in enumerate(s.agents):
+        if agent.ingress is not None and agent.ingress.tls_secret is None:
+            for tenant_id in agent.tenants:
+                host = agent.ingress.host(agent.id, tenant_id)
+                issued.setdefault(registered_domain(host), []).append(f"agents[{index}]")
+    for domain, owners in sorted(issued.items()):
+        if len(owners) > LETS_ENCRYPT_PER_REGISTERED_DOMAIN:
+            yield Problem(
+                owners[0] + ".ingress",
+                f"{len(owners)} tenant hosts under {domain} need {len(owners)} new certificates, over Let's "
+                f"Encrypt's {LETS_ENCRYPT_PER_REGISTERED_DOMAIN} per registered domain per week; use a wildcard "
+                "certificate (DNS-01) in ingress.tls_secret",
+            )
+
+
 def env_is_not_standard_or_secret(s: StackSettings) -> Iterator[Problem]:
     for index, agent in enumerate(s.agents):
         sources = [("env", agent.env), ("model", agent.model)]
@@ -178,6 +248,8 @@ RULES = [
     blue_green_stages,
     canary_differs_from_stable,
     ingress_never_routes_lifecycle_api,
+    ingress_host_per_tenant,
+    certificates_within_lets_encrypt_limits,
     env_is_not_standard_or_secret,
     replica_bounds,
 ]

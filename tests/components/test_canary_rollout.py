@@ -61,7 +61,7 @@ def agent(**rollout: Any) -> Agent:
             "owner": "team-support",
             "oncall_receiver": "support-oncall",
             "model": {"OPENAI_MODEL": "gpt-4o-mini"},
-            "ingress": {"host": "support-bot.agents.example.com"},
+            "ingress": {"domain": "agents.example.com"},
             "rollout": {"canary": {"version": "1.5.0", "env": {"OPENAI_MODEL": "gpt-4o"}}, **rollout},
         }
     )

@@ -27,7 +27,7 @@ def stack_root(tmp_path: Path, prometheus_url: str, agent_ids: list[str]) -> Pat
             "tenants": ["acme"],
             "owner": "team-support",
             "oncall_receiver": "support-oncall",
-            "ingress": {"host": f"{agent_id}.agents.example.com"},
+            "ingress": {"domain": "agents.example.com"},
             "rollout": {"canary": {"version": CANARY}, "stage": 2},
         }
         for agent_id in agent_ids

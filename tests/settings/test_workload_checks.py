@@ -107,6 +107,44 @@ CASES = {
             "/api/v1/agents"
         ],
     ),
+    "two tenants never share a host": (
+        "staging",
+        lambda r: r["agents"][0]["ingress"].update(hosts={"globex": "support-bot.acme.staging.agents.example.com"}),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].ingress: host 'support-bot.acme.staging.agents.example.com' "
+            "for tenant 'globex' is already the host of agents[0] for tenant 'acme'; ingress-nginx would send one "
+            "tenant's traffic to the other's pods. Give each tenant its own host (ingress.hosts.<tenant>)"
+        ],
+    ),
+    "a host override names one of the agent's tenants": (
+        "staging",
+        lambda r: r["agents"][0]["ingress"].update(hosts={"umbrella": "bot.umbrella.example.com"}),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].ingress.hosts.umbrella: 'umbrella' is not one of the "
+            "agent's tenants (acme, globex, litware, oscorp)"
+        ],
+    ),
+    "one host for every tenant is refused": (
+        "staging",
+        lambda r: r["agents"][0].update(ingress={"host": "support-bot.staging.agents.example.com"}),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].ingress: host 'support-bot.staging.agents.example.com' "
+            "would be shared by every tenant of the agent; set domain instead (each tenant's host is "
+            "<agent id>.<tenant id>.<domain>) and hosts.<tenant id> for an exception"
+        ],
+    ),
+    "more certificates than let's encrypt issues per registered domain": (
+        "staging",
+        lambda r: (
+            r["tenants"].extend({"id": f"t{i}"} for i in range(47)),
+            r["agents"][0]["tenants"].extend(f"t{i}" for i in range(47)),
+        ),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].ingress: 54 tenant hosts under example.com need 54 new "
+            "certificates, over Let's Encrypt's 50 per registered domain per week; use a wildcard certificate "
+            "(DNS-01) in ingress.tls_secret"
+        ],
+    ),
     "credentials never come from config": (
         "dev",
         lambda r: r["agents"][0].update(env={"OPENAI_API_KEY": "x", "SEARCH_TOKEN": "y"}),

@@ -1,0 +1,101 @@
+"""Tenant isolation of the rendered stacks, judged by the rules of the systems that enforce it.
+
+Each oracle encodes another system's behaviour from its source or docs (see its module docstring); each has a
+test showing it refuses the shape that breaks isolation, so a clean render cannot pass by accident.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
+from tests.conftest import STACKS, load_manifests
+from tests.stacks import ingress_oracle
+
+Rendered = Callable[[str], Path]
+LETS_ENCRYPT_PER_EXACT_SET = 5
+"""https://letsencrypt.org/docs/rate-limits/: "New Certificates per Exact Set of Identifiers", 5 per 7 days."""
+
+
+def kinds(rendered: Rendered, stack: str, kind: str) -> list[dict[str, Any]]:
+    return [m for m in load_manifests(rendered(stack)).values() if m["kind"] == kind]
+
+
+def _ingress(namespace: str, name: str, host: str, *, canary: bool = False) -> dict[str, Any]:
+    annotations = {ingress_oracle.CANARY: "true"} if canary else {}
+    return {
+        "metadata": {"namespace": namespace, "name": name, "annotations": annotations},
+        "spec": {
+            "rules": [
+                {
+                    "host": host,
+                    "http": {
+                        "paths": [
+                            {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": name}}},
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+
+
+def test_the_admission_rule_refuses_one_host_and_path_in_two_namespaces() -> None:
+    first = _ingress("acme-prod", "bot", "bot.example.com")
+    second = _ingress("globex-prod", "bot", "bot.example.com")
+    assert ingress_oracle.admission_refusals([first, second]) == [
+        'globex-prod/bot: host "bot.example.com" and path "/api" is already defined in ingress acme-prod/bot'
+    ]
+    two_canaries = [
+        first,
+        _ingress("acme-prod", "bot-canary", "bot.example.com", canary=True),
+        _ingress("globex-prod", "bot-canary", "bot.example.com", canary=True),
+    ]
+    assert len(ingress_oracle.admission_refusals(two_canaries)) == 1
+    canary = _ingress("globex-prod", "bot-canary", "bot.example.com", canary=True)
+    assert ingress_oracle.admission_refusals([first, canary]) == []
+    # The canary passes the webhook and joins the other tenant's server: the isolation break B1 describes.
+    assert ingress_oracle.canary_primaries([first, canary]) == {"globex-prod/bot-canary": {"acme-prod/bot"}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ingress_nginx_admits_every_ingress(rendered: Rendered, stack: str) -> None:
+    ingresses = kinds(rendered, stack, "Ingress")
+    assert stack == "dev" or ingresses
+    assert ingress_oracle.admission_refusals(ingresses) == []
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_canary_ingress_joins_only_its_own_tenants_primary(rendered: Rendered, stack: str) -> None:
+    ingresses = kinds(rendered, stack, "Ingress")
+    merged = ingress_oracle.canary_primaries(ingresses)
+    assert merged, f"{stack} renders no weighted canary Ingress"
+    for canary, primaries in merged.items():
+        namespace, name = canary.split("/")
+        assert primaries == {f"{namespace}/{name.removesuffix('-canary')}"}, canary
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_each_tenant_gets_its_own_host(rendered: Rendered, stack: str) -> None:
+    hosts: dict[str, set[str]] = {}
+    for ingress in kinds(rendered, stack, "Ingress"):
+        for location in ingress_oracle.locations(ingress):
+            hosts.setdefault(location.host, set()).add(ingress["metadata"]["namespace"])
+    assert hosts and all(len(namespaces) == 1 for namespaces in hosts.values()), hosts
+
+
+def test_certificates_stay_within_lets_encrypt_limits(rendered: Rendered) -> None:
+    """All stacks share one ACME account and registered domain, so the limits apply to their sum."""
+    certificates = [
+        c for stack in STACKS for c in ingress_oracle.requested_certificates(kinds(rendered, stack, "Ingress"))
+    ]
+    assert certificates
+    per_exact_set = Counter(c.hosts for c in certificates)
+    assert max(per_exact_set.values()) <= LETS_ENCRYPT_PER_EXACT_SET, per_exact_set.most_common(3)
+    per_domain = Counter(registered_domain(host) for c in certificates for host in sorted(c.hosts)[:1])
+    assert max(per_domain.values()) <= LETS_ENCRYPT_PER_REGISTERED_DOMAIN, per_domain
