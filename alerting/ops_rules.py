@@ -72,8 +72,8 @@ def _agent_pods(w: Workload) -> str:
     return f"max by (namespace, pod) ({KSM_POD_LABELS.name}{w.pod_selector})"
 
 
-def _containers(w: Workload, series: str, fn: str | None = None) -> str:
-    matchers = f'{{namespace="{w.namespace}",container!="",container!="POD"}}'
+def _containers(w: Workload, series: str, fn: str | None = None, extra: str = "") -> str:
+    matchers = f'{{namespace="{w.namespace}",container!="",container!="POD"{extra}}}'
     inner = f"{fn}({series}{matchers}[5m])" if fn else f"{series}{matchers}"
     return f"sum by (namespace, pod, container) ({inner})"
 
@@ -133,9 +133,10 @@ def request_alerts(w: Workload, slo: Slo, t: OperationalAlerts) -> list[Rule]:
 
 def pod_alerts(w: Workload, t: OperationalAlerts) -> list[Rule]:
     pods = _agent_pods(w)
+    limit = _containers(w, CONTAINER_MEMORY_LIMIT.name, extra=',resource="memory"')
     memory = (
         f"{_containers(w, CONTAINER_MEMORY.name)}\n"
-        f"/ on(namespace, pod, container) ({_containers(w, CONTAINER_MEMORY_LIMIT.name)} > 0)\n"
+        f"/ on(namespace, pod, container) ({limit} > 0)\n"
         f"* on(namespace, pod) group_left() {pods}"
     )
     throttling = (

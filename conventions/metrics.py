@@ -163,12 +163,14 @@ CONTAINER_MEMORY = Metric(
     "Working set (what the OOM killer compares to the limit).",
     source="cadvisor",
 )
+# kube-prometheus-stack drops cAdvisor's `container_spec.*` series as overlapping with kube-state-metrics
+# (`kubelet.serviceMonitor.cAdvisorMetricRelabelings`), so the limit comes from kube-state-metrics.
 CONTAINER_MEMORY_LIMIT = Metric(
-    "container_spec_memory_limit_bytes",
+    "kube_pod_container_resource_limits",
     "gauge",
-    (NAMESPACE, POD, "container"),
-    "Memory limit (0 without one).",
-    source="cadvisor",
+    (NAMESPACE, POD, "container", "resource", "unit"),
+    "Resource limits per container (`resource=\"memory\"`: bytes; absent without a limit).",
+    source="kube-state-metrics",
 )
 CONTAINER_CPU = Metric(
     "container_cpu_usage_seconds_total", "counter", (NAMESPACE, POD, "container"), "CPU time.", source="cadvisor"

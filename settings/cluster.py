@@ -36,16 +36,12 @@ class Addon(Settings):
 
 
 # Values that make the add-ons serve what the platform's objects expect: kube-state-metrics exports the
-# pod labels the alerts group by, Prometheus picks up our ServiceMonitors and rules by label, and
-# prometheus-adapter serves the per-pod custom metrics the HPAs scale on.
+# pod labels the alerts group by and prometheus-adapter serves the per-pod custom metrics the HPAs scale on.
+# Prometheus keeps the chart's own selectors (`release: <release name>`), so it scrapes the chart's kubelet,
+# kube-state-metrics and node-exporter monitors as well as ours, which carry that label
+# (`observability.prometheus_selector`, checked by `settings/checks/observability.py`).
 _KUBE_PROMETHEUS_VALUES: dict[str, object] = {
     "kube-state-metrics": {"metricLabelsAllowlist": ["pods=[tenant-id,agent-id,track,version]"]},
-    "prometheus": {
-        "prometheusSpec": {
-            "serviceMonitorSelector": {"matchLabels": {"prometheus": "kube-prometheus"}},
-            "ruleSelector": {"matchLabels": {"prometheus": "kube-prometheus"}},
-        }
-    },
     "alertmanager": {
         "alertmanagerSpec": {
             "alertmanagerConfigSelector": {"matchLabels": {"alertmanager": "kube-prometheus"}},

@@ -40,11 +40,11 @@ class OperationalAlerts(Settings):
 
 class Observability(Settings):
     prometheus_selector: dict[str, str] = Field(
-        default_factory=lambda: {"prometheus": "kube-prometheus"},
-        description="Labels the stack's Prometheus selects ServiceMonitors by.",
+        default_factory=lambda: {"release": "kube-prometheus-stack"},
+        description="Labels the stack's Prometheus selects ServiceMonitors by (kube-prometheus-stack: its release).",
     )
     rule_selector: dict[str, str] = Field(
-        default_factory=lambda: {"prometheus": "kube-prometheus", "role": "alert-rules"},
+        default_factory=lambda: {"release": "kube-prometheus-stack", "role": "alert-rules"},
         description="Labels on each PrometheusRule (must include the Prometheus ruleSelector).",
     )
     alertmanager_config_selector: dict[str, str] = Field(

@@ -23,6 +23,7 @@ from stacks.observability import build_observability
 from stacks.workloads import build_workloads
 
 SCHEMA_VERSION = "1.0"
+PUSHGATEWAY_CHART = "prometheus-pushgateway"
 
 
 @dataclass
@@ -114,12 +115,22 @@ def build_addons(platform: Platform) -> None:
     # Velero's server assumes the role the data part creates later; its ARN follows from the account and the
     # role's fixed name, so the release need not wait for the role (the server retries until it exists).
     annotation = {IRSA_ANNOTATION: role_arn(account_of(platform), velero_role_name(s.environment))}
+    overlays: dict[str, dict[str, Any]] = {"velero": {"serviceAccount": {"server": {"annotations": annotation}}}}
+    for name, addon in s.cluster.addons.items():
+        if addon.chart == PUSHGATEWAY_CHART:
+            # The synthetic sessions push here; its ServiceMonitor (off by default) carries the labels the
+            # stack's Prometheus selects by, and honours the pushed agent and tenant labels.
+            overlays[name] = {
+                "serviceMonitor": {
+                    "enabled": True,
+                    "namespace": addon.namespace,
+                    "additionalLabels": dict(s.observability.prometheus_selector),
+                    "honorLabels": True,
+                }
+            }
     platform.addons = ClusterAddons(
         "addons",
-        ClusterAddonsArgs(
-            addons=s.cluster.addons,
-            value_overlays={"velero": {"serviceAccount": {"server": {"annotations": annotation}}}},
-        ),
+        ClusterAddonsArgs(addons=s.cluster.addons, value_overlays=overlays),
         opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
     )
 

@@ -84,7 +84,41 @@ def scrapes_fill_gate_units(s: StackSettings) -> Iterator[Problem]:
         )
 
 
+MONITORING_CHART = "kube-prometheus-stack"
+
+
+def _chart_selector(spec: dict[str, object], kind: str, release: str) -> dict[str, str]:
+    """The labels the chart gives its Prometheus's `<kind>Selector` (templates/prometheus/prometheus.yaml):
+    the value if set, else `release: <release>` while `<kind>SelectorNilUsesHelmValues` (default true)."""
+    given = spec.get(f"{kind}Selector")
+    if isinstance(given, dict) and given:
+        return dict(given.get("matchLabels") or {})
+    if spec.get(f"{kind}SelectorNilUsesHelmValues", True):
+        return {"release": release}
+    return {}
+
+
+def installed_prometheus_selects_platform_objects(s: StackSettings) -> Iterator[Problem]:
+    if not s.cluster.install_addons:
+        return
+    for release, addon in sorted(s.cluster.addons.items()):
+        if addon.chart != MONITORING_CHART:
+            continue
+        prometheus = addon.values.get("prometheus")
+        spec = prometheus.get("prometheusSpec", {}) if isinstance(prometheus, dict) else {}
+        for field, kind in (("prometheus_selector", "serviceMonitor"), ("rule_selector", "rule")):
+            labels: dict[str, str] = getattr(s.observability, field)
+            wanted = _chart_selector(spec, kind, release)
+            if any(labels.get(k) != v for k, v in wanted.items()):
+                yield Problem(
+                    f"observability.{field}",
+                    f"{labels} is not selected by the {release!r} release's Prometheus, which loads only "
+                    f"{kind}s labelled {wanted}; add those labels",
+                )
+
+
 RULES = [
+    installed_prometheus_selects_platform_objects,
     latency_thresholds_are_buckets,
     scrapes_fill_gate_units,
     burn_windows_are_recorded,

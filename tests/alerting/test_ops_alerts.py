@@ -52,6 +52,9 @@ def test_pod_request_canary_and_agent_alerts(tmp_path: Path) -> None:
     very_slow = {"0.1": 0, "0.5": 0, "1.0": 0, "2.0": 600}
     fast = {"0.1": 600, "0.5": 600, "1.0": 600, "2.0": 600}
     memory = "container_memory_working_set_bytes"
+    # kube-state-metrics exports every resource's limit under one name; a CPU limit must not count as memory.
+    limits = "kube_pod_container_resource_limits"
+    cpu_limit = raw(limits, "2x20", resource="cpu", unit="core", **POD)
     tests = [
         case(
             "p95 between 0.5s and 1s is over its objective but not over twice it",
@@ -83,13 +86,27 @@ def test_pod_request_canary_and_agent_alerts(tmp_path: Path) -> None:
         ),
         case(
             "a working set at 95.5% of the limit is pressure and exhaustion",
-            [raw(memory, "955x20", **POD), raw("container_spec_memory_limit_bytes", "1000x20", **POD), pod_labels()],
+            [
+                raw(memory, "955x20", **POD),
+                raw(limits, "1000x20", resource="memory", unit="byte", **POD),
+                pod_labels(),
+            ],
             check("AgentMemoryPressure", "10m", [expect(g, "AgentMemoryPressure", "95.5%", severity="P2", **POD)]),
             check("AgentMemoryExhaustion", "10m", [expect(g, "AgentMemoryExhaustion", "95.5%", severity="P2", **POD)]),
         ),
         case(
             "half the memory limit is fine",
-            [raw(memory, "500x20", **POD), raw("container_spec_memory_limit_bytes", "1000x20", **POD), pod_labels()],
+            [
+                raw(memory, "500x20", **POD),
+                raw(limits, "1000x20", resource="memory", unit="byte", **POD),
+                pod_labels(),
+            ],
+            check("AgentMemoryPressure", "10m", []),
+            check("AgentMemoryExhaustion", "10m", []),
+        ),
+        case(
+            "a CPU limit is not a memory limit",
+            [raw(memory, "955x20", **POD), cpu_limit, pod_labels()],
             check("AgentMemoryPressure", "10m", []),
             check("AgentMemoryExhaustion", "10m", []),
         ),

@@ -61,3 +61,23 @@ def test_observability_settings_problem(change: dict[str, Any], expected: str) -
 
 def test_dev_settings_have_no_observability_problem() -> None:
     assert validate("dev", dev_raw()).observability.alerts.memory_exhaustion == 0.95
+
+
+def test_installed_prometheus_must_select_the_platform_objects() -> None:
+    """kube-prometheus-stack's Prometheus selects `release: <release>` unless its values set a selector; a
+    ServiceMonitor or rule label that misses it is loaded by nothing (templates/prometheus/prometheus.yaml)."""
+    raw = dev_raw()
+    cluster = {**raw["cluster"], "install_addons": True}
+    old_labels = {"prometheus_selector": {"prometheus": "kube-prometheus"}}
+    with pytest.raises(SettingsError) as error:
+        validate("dev", {**raw, "cluster": cluster, "observability": old_labels})
+    assert error.value.lines == [
+        "Pulumi.dev.yaml: agent-platform:observability.prometheus_selector: {'prometheus': 'kube-prometheus'} is "
+        "not selected by the 'kube-prometheus-stack' release's Prometheus, which loads only serviceMonitors "
+        "labelled {'release': 'kube-prometheus-stack'}; add those labels"
+    ]
+    assert validate("dev", {**raw, "cluster": cluster}).cluster.install_addons
+    # Without the add-ons the cluster's own Prometheus decides; the labels are whatever it selects.
+    assert validate("dev", {**raw, "observability": old_labels}).observability.prometheus_selector == {
+        "prometheus": "kube-prometheus"
+    }

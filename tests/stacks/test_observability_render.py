@@ -172,7 +172,7 @@ def test_service_monitor_selects_the_per_track_services(rendered: Callable[[str]
     for agent_id, tenant_id in pairs(stack):
         namespace = s.namespace(tenant_id)
         monitor = manifests[Path(namespace) / f"servicemonitor-{agent_id}.yaml"]
-        assert monitor["metadata"]["labels"]["prometheus"] == "kube-prometheus"
+        assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         spec = monitor["spec"]
         assert spec["selector"] == {
             "matchLabels": {"agent-id": agent_id},
