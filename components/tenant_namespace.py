@@ -275,6 +275,9 @@ def _cpu_mem(value: CpuMemory) -> dict[str, str]:
 
 
 _READ = ["get", "list", "watch"]
+# Read and restart only. Creating Jobs or patching a pod template would run any image as any ServiceAccount
+# of the namespace (its IRSA role) with any Secret mounted; deleting a pod makes its controller start a fresh
+# one from the template `up` wrote.
 _ADMIN_RULES = [
     {
         "apiGroups": [""],
@@ -283,9 +286,8 @@ _ADMIN_RULES = [
     },
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets"], "verbs": _READ},
-    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["patch"]},
     {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _READ},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": [*_READ, "create"]},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _READ},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"], "verbs": _READ},
     {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": _READ},
 ]

@@ -15,7 +15,8 @@ import pytest
 
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests
-from tests.stacks import ingress_oracle
+from tests.stacks import ingress_oracle, rbac_oracle
+from tests.stacks.conftest import stack_settings
 
 Rendered = Callable[[str], Path]
 LETS_ENCRYPT_PER_EXACT_SET = 5
@@ -99,3 +100,63 @@ def test_certificates_stay_within_lets_encrypt_limits(rendered: Rendered) -> Non
     assert max(per_exact_set.values()) <= LETS_ENCRYPT_PER_EXACT_SET, per_exact_set.most_common(3)
     per_domain = Counter(registered_domain(host) for c in certificates for host in sorted(c.hosts)[:1])
     assert max(per_domain.values()) <= LETS_ENCRYPT_PER_REGISTERED_DOMAIN, per_domain
+
+
+def _role(rules: list[dict[str, Any]], *, cluster: bool = False) -> dict[str, Any]:
+    kind = "ClusterRole" if cluster else "Role"
+    meta: dict[str, Any] = {"name": "r", "labels": {}}
+    if not cluster:
+        meta["namespace"] = "acme-prod"
+    return {"kind": kind, "metadata": meta, "rules": rules}
+
+
+def _binding(role_kind: str, group: str, *, cluster: bool = False, name: str = "r") -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "b"} if cluster else {"name": "b", "namespace": "acme-prod"}
+    return {
+        "kind": "ClusterRoleBinding" if cluster else "RoleBinding",
+        "metadata": meta,
+        "roleRef": {"kind": role_kind, "name": name},
+        "subjects": [{"kind": "Group", "name": group}],
+    }
+
+
+def test_the_rbac_evaluator_finds_pod_template_and_secret_paths() -> None:
+    jobs_and_patch = [
+        _role(
+            [
+                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]},
+            ]
+        ),
+        _binding("Role", "acme-admins"),
+    ]
+    found = rbac_oracle.escalation_paths(rbac_oracle.grants(jobs_and_patch, {"acme-admins"}), "acme-prod")
+    assert set(found) == {"create batch/jobs", "patch apps/deployments"}
+    assert rbac_oracle.escalation_paths(rbac_oracle.grants(jobs_and_patch, {"globex-admins"}), "acme-prod") == {}
+    # `*/exec` and an aggregated ClusterRole bound cluster-wide to every authenticated user.
+    aggregated = {
+        "kind": "ClusterRole",
+        "metadata": {"name": "agg"},
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"aggregate": "yes"}}]},
+    }
+    exec_role = _role([{"apiGroups": [""], "resources": ["*/exec"], "verbs": ["create"]}], cluster=True)
+    exec_role["metadata"]["labels"] = {"aggregate": "yes"}
+    cluster_wide = [aggregated, exec_role, _binding("ClusterRole", "system:authenticated", cluster=True, name="agg")]
+    found = rbac_oracle.escalation_paths(rbac_oracle.grants(cluster_wide, {"system:authenticated"}), "acme-prod")
+    assert set(found) == {"create core/pods/exec"}
+    secrets = [_role([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["list"]}]), _binding("Role", "acme-admins")]
+    found = rbac_oracle.escalation_paths(rbac_oracle.grants(secrets, {"acme-admins"}), "acme-prod")
+    assert set(found) == {"list core/secrets"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenant_admin_cannot_read_secrets_or_run_pods_as_an_agent(rendered: Rendered, stack: str) -> None:
+    """The tenant's admin group (plus every authenticated user) holds no escalation, yet can restart pods."""
+    settings = stack_settings(stack)
+    objects = [m for m in load_manifests(rendered(stack)).values() if "rbac.authorization.k8s.io" in m["apiVersion"]]
+    for tenant in settings.tenants:
+        namespace = tenant.namespace(settings.environment)
+        held = list(rbac_oracle.grants(objects, {tenant.admin_group_name, "system:authenticated"}))
+        assert rbac_oracle.allowed(held, "delete", "", "pods", namespace), namespace
+        assert rbac_oracle.allowed(held, "get", "", "pods/log", namespace), namespace
+        assert rbac_oracle.escalation_paths(held, namespace) == {}, namespace
