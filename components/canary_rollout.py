@@ -128,10 +128,15 @@ class CanaryRollout(pulumi.ComponentResource):
 
         selector = {"app": agent.id, "agent-id": agent.id, "tenant-id": args.tenant_id}
         client_depends: list[pulumi.Resource] = [self.stable.workload]
+        selector_out: pulumi.Input[dict[str, str]]
         if blue_green:
             selector_out, client_depends = self._blue_green_selector(selector, result, gate)
+        elif ratio_split:
+            selector_out = selector  # both tracks: the replica ratio is the weight
         else:
-            selector_out = selector
+            # The Ingress carries the stage weight; kube-proxy would split by pod count, so in-cluster callers
+            # stay on stable and the canary's traffic is only what the Ingress weight sends it.
+            selector_out = {**selector, INSTANCE_LABEL: f"{agent.id}-stable"}
         client = KubernetesObject(
             f"{name}-client",
             api_version="v1",

@@ -68,7 +68,11 @@ def agent(**rollout: Any) -> Agent:
 
 
 def run(
-    a: Agent, verdict: str = "pass", policy: CanaryPolicy | None = None, mocks: GateMocks | None = None
+    a: Agent,
+    verdict: str = "pass",
+    policy: CanaryPolicy | None = None,
+    mocks: GateMocks | None = None,
+    scale: Scale | None = None,
 ) -> tuple[GateMocks, dict[str, Any]]:
     policy = policy or CanaryPolicy()
     mocks = mocks or GateMocks(verdict)
@@ -80,7 +84,7 @@ def run(
         namespace="acme-prod",
         environment="prod",
         plan=plan,
-        scale=Scale(hpa=True, min_replicas=3, max_replicas=50),
+        scale=scale or Scale(hpa=True, min_replicas=3, max_replicas=50),
         canary_percentage=5.0,
         names=SharedNames(),
         nodes=AgentNodes(),
@@ -257,3 +261,19 @@ def test_without_an_ingress_or_hpa_the_canary_weight_is_a_replica_ratio() -> Non
     replicas = {n: d["spec"]["replicas"] for n, d in mocks.of_type(DEPLOYMENT).items()}
     assert replicas == {"acme-support-bot-stable-workload": 3, "acme-support-bot-canary-workload": 1}
     assert mocks.of_type(HPA) == {}
+
+
+def test_the_client_service_keeps_in_cluster_callers_on_stable_while_the_ingress_weighs_the_canary() -> None:
+    mocks, _ = run(agent(stage=1))
+    selector = mocks.of_type(SERVICE)["acme-support-bot-client"]["spec"]["selector"]
+    assert selector["app.kubernetes.io/instance"] == "support-bot-stable"
+    assert weight_of(mocks) == "25"
+
+
+def test_without_an_ingress_the_client_service_selects_both_tracks_split_by_replicas() -> None:
+    a = agent(stage=2).model_copy(update={"ingress": None})
+    mocks, _ = run(a, scale=Scale(hpa=False, min_replicas=4, max_replicas=4, replicas=4))
+    selector = mocks.of_type(SERVICE)["acme-support-bot-client"]["spec"]["selector"]
+    assert "app.kubernetes.io/instance" not in selector
+    replicas = {name: d["spec"]["replicas"] for name, d in mocks.of_type(DEPLOYMENT).items()}
+    assert replicas == {"acme-support-bot-stable-workload": 2, "acme-support-bot-canary-workload": 2}

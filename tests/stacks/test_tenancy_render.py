@@ -6,6 +6,7 @@ test showing it refuses the shape that breaks isolation, so a clean render canno
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from components.agent_service import INSTANCE_LABEL as INSTANCE
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests
-from tests.stacks import ingress_oracle, rbac_oracle
+from tests.stacks import ingress_oracle, rbac_oracle, service_oracle
 from tests.stacks.conftest import stack_settings
 
 Rendered = Callable[[str], Path]
@@ -160,3 +162,55 @@ def test_tenant_admin_cannot_read_secrets_or_run_pods_as_an_agent(rendered: Rend
         assert rbac_oracle.allowed(held, "delete", "", "pods", namespace), namespace
         assert rbac_oracle.allowed(held, "get", "", "pods/log", namespace), namespace
         assert rbac_oracle.escalation_paths(held, namespace) == {}, namespace
+
+
+def _workload(namespace: str, track: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": "bot", "agent-id": "bot", "tenant-id": "acme", "track": track, INSTANCE: f"bot-{track}"}
+    return {
+        "kind": "Deployment",
+        "metadata": {"namespace": namespace, "name": f"bot-{track}"},
+        "spec": {"replicas": replicas, "template": {"metadata": {"labels": labels}}},
+    }
+
+
+def test_the_service_oracle_counts_both_tracks_behind_a_selector_without_the_instance_label() -> None:
+    objects = [_workload("acme-prod", "stable", 3), _workload("acme-prod", "canary", 3)]
+    pods = service_oracle.pods(objects)
+    both = {"metadata": {"namespace": "acme-prod"}, "spec": {"selector": {"app": "bot", "agent-id": "bot"}}}
+    assert service_oracle.share(both, pods, "track", "canary") == (3, 6)
+    stable = {"metadata": {"namespace": "acme-prod"}, "spec": {"selector": {"app": "bot", INSTANCE: "bot-stable"}}}
+    assert service_oracle.share(stable, pods, "track", "canary") == (0, 3)
+    elsewhere = {"metadata": {"namespace": "globex-prod"}, "spec": {"selector": {"app": "bot"}}}
+    assert service_oracle.share(elsewhere, pods, "track", "canary") == (0, 0)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_in_cluster_callers_never_reach_a_weighted_canary(rendered: Rendered, stack: str) -> None:
+    """The client Service (the `url` output, the synthetic session) selects the stable track only while the
+    Ingress carries the stage weight; blue-green switches it whole; the replica-ratio split (no Ingress, no
+    HPA) is the weight to within one replica."""
+    objects = list(load_manifests(rendered(stack)).values())
+    pods = service_oracle.pods(objects)
+    settings = stack_settings(stack)
+    out = json.loads((rendered(stack) / "outputs.json").read_text())["agents"]
+    checked = 0
+    for agent in settings.agents:
+        for tenant_id, tenant_out in out[agent.id]["tenants"].items():
+            service = next(
+                o
+                for o in objects
+                if o["kind"] == "Service"
+                and o["metadata"]["namespace"] == tenant_out["namespace"]
+                and o["metadata"]["name"] == tenant_out["service_name"]
+            )
+            canary, total = service_oracle.share(service, pods, "track", "canary")
+            assert total > 0, f"{tenant_out['namespace']}/{tenant_out['service_name']} selects no pods"
+            where = f"{agent.id} in {tenant_id}: {canary} of {total} endpoints are canary"
+            if agent.rollout.strategy == "blue_green":
+                assert canary in (0, total), where
+            elif agent.ingress is not None:
+                assert canary == 0, where
+            else:
+                assert abs(canary / total - tenant_out["weight"] / 100) <= 1 / total, where
+            checked += canary == 0 and out[agent.id]["canary_version"] is not None and tenant_out["weight"] > 0
+    assert stack == "dev" or checked, "no weighted canary behind an Ingress in this stack"
