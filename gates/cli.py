@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ def evaluate_stack(
     results = [run_slo(t, f, now) for t, f in slo_gates(settings, stage_starts(state), stage_started_at)]
     for agent in ga_agents(settings):
         decision = evaluate_ga(ga_spec(settings, agent), now, root)
-        findings = [{"name": f.name, "passed": f.passed, "reason": f.reason} for f in decision.findings]
+        findings = [asdict(f) for f in decision.findings]
         results.append(GateResult("ga", decision.title, decision.verdict, decision.report(), findings))
     return results
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from planning.rollout import max_exposed
 from settings.gates import GaGate, RolloutChecklist
 
 
@@ -20,6 +21,8 @@ class Finding:
     name: str
     passed: bool
     reason: str
+    from_settings: bool = False
+    """Decided by the stack settings alone: the offline render and pull-request CI can show it exactly."""
 
     def line(self) -> str:
         return f"{'pass' if self.passed else 'FAIL'} {self.name}: {self.reason}"
@@ -38,6 +41,7 @@ class AgentFacts:
     slo_defined: bool
     max_tenant_exposure_pct: float
     shadow_stage: bool
+    tenant_count: int
 
 
 def _number(value: Any) -> float | None:
@@ -167,33 +171,15 @@ def _age(delta: timedelta) -> str:
     return f"{hours / 24:.1f}d" if hours >= 48 else f"{hours:.1f}h"
 
 
+# Checklist items the stack settings decide; the others come from the agent's checklist evidence.
+SETTINGS_ITEMS = frozenset({"slo_defined", "rollback_plan", "oncall_owner"})
+
+
 def checklist_findings(checklist: RolloutChecklist, facts: AgentFacts, evidence: Any) -> list[Finding]:
     """The production rollout checklist: `require`, `rollout_mode` and `block_if`, each named when missing."""
     evidence = evidence if isinstance(evidence, dict) else {}
     findings = [_required(item, checklist, facts, evidence) for item in checklist.require]
-    mode = checklist.rollout_mode
-    findings.append(
-        Finding(
-            "rollout_mode.initial", facts.strategy == mode.initial, f"strategy {facts.strategy} (need {mode.initial})"
-        )
-    )
-    findings.append(
-        Finding(
-            "rollout_mode.max_tenant_exposure_pct",
-            facts.max_tenant_exposure_pct <= mode.max_tenant_exposure_pct,
-            f"canary exposure {facts.max_tenant_exposure_pct:g}% of tenants (max {mode.max_tenant_exposure_pct:g}%)",
-        )
-    )
-    if mode.require_shadow_period:
-        findings.append(
-            Finding(
-                "rollout_mode.require_shadow_period",
-                facts.shadow_stage,
-                "the canary policy starts with the shadow stage (weight 0)"
-                if facts.shadow_stage
-                else "the canary policy's weights do not start with 0 (no shadow stage)",
-            )
-        )
+    findings += _rollout_mode(checklist, facts)
     for flag in checklist.block_if:
         value = evidence.get(flag)
         if not isinstance(value, bool):
@@ -202,6 +188,49 @@ def checklist_findings(checklist: RolloutChecklist, facts: AgentFacts, evidence:
             findings.append(
                 Finding(f"block_if.{flag}", not value, "present: blocks the rollout" if value else "absent")
             )
+    return findings
+
+
+def settings_findings(checklist: RolloutChecklist, facts: AgentFacts) -> list[Finding]:
+    """The checklist findings the settings alone decide, as `checklist_findings` reports them."""
+    required = [_required(item, checklist, facts, {}) for item in checklist.require if item in SETTINGS_ITEMS]
+    return required + _rollout_mode(checklist, facts)
+
+
+def _rollout_mode(checklist: RolloutChecklist, facts: AgentFacts) -> list[Finding]:
+    mode = checklist.rollout_mode
+    # The same formula the rollout plan exposes tenants by: the share rounded down, but at least one.
+    planned = max_exposed(facts.tenant_count, facts.max_tenant_exposure_pct)
+    allowed = max_exposed(facts.tenant_count, mode.max_tenant_exposure_pct)
+    findings = [
+        Finding(
+            "rollout_mode.initial",
+            facts.strategy == mode.initial,
+            f"strategy {facts.strategy} (need {mode.initial})",
+            from_settings=True,
+        ),
+        Finding(
+            "rollout_mode.max_tenant_exposure_pct",
+            planned <= allowed,
+            f"the canary runs in at most {planned} of {facts.tenant_count} tenants "
+            f"({planned / facts.tenant_count:.0%}) until `exposure: all`: canary.max_tenant_exposure_pct "
+            f"{facts.max_tenant_exposure_pct:g}% rounded down, at least one; the checklist allows {allowed} "
+            f"({mode.max_tenant_exposure_pct:g}%, at least one)",
+            from_settings=True,
+        ),
+    ]
+    if mode.require_shadow_period:
+        findings.append(
+            Finding(
+                "rollout_mode.require_shadow_period",
+                facts.shadow_stage,
+                "the canary policy starts with the shadow stage (weight 0)"
+                if facts.shadow_stage
+                else "the canary policy's weights do not start with 0 (no shadow stage): start canary.weights "
+                "with 0 (and set canary.shadow_duration)",
+                from_settings=True,
+            )
+        )
     return findings
 
 
@@ -214,13 +243,19 @@ def _required(item: str, checklist: RolloutChecklist, facts: AgentFacts, evidenc
             "the observability bundle defines SLOs for the agent"
             if facts.slo_defined
             else "no SLO objectives in the stack settings",
+            from_settings=True,
         )
     if item == "rollback_plan":
-        return Finding(name, facts.rollback_policy == "rollback", f"canary policy {facts.rollback_policy}")
+        return Finding(
+            name, facts.rollback_policy == "rollback", f"canary policy {facts.rollback_policy}", from_settings=True
+        )
     if item == "oncall_owner":
         ok = bool(facts.owner and facts.oncall_receiver)
         return Finding(
-            name, ok, f"owner {facts.owner or '(none)'}, on-call receiver {facts.oncall_receiver or '(none)'}"
+            name,
+            ok,
+            f"owner {facts.owner or '(none)'}, on-call receiver {facts.oncall_receiver or '(none)'}",
+            from_settings=True,
         )
     if item == "trace_coverage":
         coverage = _number(evidence.get("trace_coverage"))

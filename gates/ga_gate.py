@@ -61,6 +61,7 @@ def ga_spec(settings: StackSettings, agent: Agent) -> GaSpec:
         slo_defined=bool(settings.slo.latency) and settings.slo.error_rate_objective > 0,
         max_tenant_exposure_pct=settings.canary.max_tenant_exposure_pct,
         shadow_stage=settings.canary.weights[0] == 0,
+        tenant_count=len(agent.tenants),
     )
     return GaSpec(
         agent_id=agent.id,
@@ -80,8 +81,10 @@ class GaDecision:
 
     def report(self) -> str:
         failed = [f for f in self.findings if not f.passed]
+        from_settings = sum(f.from_settings for f in failed)
         head = f"{self.title}: {self.verdict.upper()}"
-        head += f" ({len(failed)} of {len(self.findings)} findings fail)" if failed else ""
+        head += f" ({len(failed)} of {len(self.findings)} findings fail" if failed else ""
+        head += f", {from_settings} from the stack settings alone)" if from_settings else ")" if failed else ""
         return "\n".join([head, *(f"  {f.line()}" for f in self.findings)])
 
 

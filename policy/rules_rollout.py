@@ -7,13 +7,13 @@ declared (owner, on-call receiver, rollout stage, failure policy) from the stack
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
+from planning.rollout import max_exposed
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
 from settings import StackSettings
@@ -77,12 +77,6 @@ def _context(args: StackValidationArgs, report_violation: ReportViolation) -> tu
     return (settings, stack) if settings.environment == "prod" else None
 
 
-def exposure_limit(tenant_count: int, max_pct: float) -> int:
-    """How many of an agent's tenants may run its canary before the gated stages complete: max_pct of them,
-    rounded down, but at least one (a canary must be able to start somewhere)."""
-    return max(1, math.floor(tenant_count * max_pct / 100 + 1e-9))
-
-
 def canary_tenant_exposure(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     context = _context(args, report_violation)
     if context is None:
@@ -95,7 +89,7 @@ def canary_tenant_exposure(args: StackValidationArgs, report_violation: ReportVi
         canary_tenants = sorted({w.tenant_id for w in workloads if w.agent_id == agent_id and w.canary})
         agent = agents.get(agent_id)
         tenants = set(agent.tenants) if agent else {w.tenant_id for w in workloads if w.agent_id == agent_id}
-        limit = exposure_limit(len(tenants), settings.canary.max_tenant_exposure_pct)
+        limit = max_exposed(len(tenants), settings.canary.max_tenant_exposure_pct)
         complete = agent is not None and agent.rollout.stage >= last_stage and not agent.rollout.rollback
         if len(canary_tenants) > limit and not complete:
             stage = agent.rollout.stage if agent else "?"

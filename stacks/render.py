@@ -20,10 +20,12 @@ from typing import Any
 
 import yaml
 
+from gates.ga_gate import GA_GATE_TYPE
 from policy.offline import check as policy_check
 from policy.offline import format as policy_format
 from settings import SettingsError
 from stacks.diff import diff_resources, format_diff
+from stacks.offline.computed import computed_outputs
 from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -130,6 +132,17 @@ def write(recording: Recording, out: Path) -> Recording:
     return recording
 
 
+def ga_gates_failing(recording: Recording) -> list[str]:
+    """Reports of the GA readiness gates that fail on the stack settings alone, as the render computed them."""
+    reports = []
+    for reg in recording.resources.values():
+        if reg.type == GA_GATE_TYPE:
+            outputs = computed_outputs(reg.type, reg.name, reg.inputs, "")
+            if outputs["verdict"] == "fail":
+                reports.append(outputs["report"])
+    return reports
+
+
 def load_resources(folder: Path) -> dict[str, dict[str, Any]]:
     return {r["urn"]: r for r in json.loads((folder / "resources.json").read_text())}
 
@@ -165,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     if old is not None:
         print("\nChanges against", args.diff)
         print(format_diff(diff_resources(old, load_resources(args.out / args.stack))))
-    return 1 if any(v.mandatory for v in violations) else 0
+    failing_gates = ga_gates_failing(recording)
+    if failing_gates:
+        print("\n".join(["", *failing_gates, "The `up` of this stack would fail at these gates."]), file=sys.stderr)
+    return 1 if failing_gates or any(v.mandatory for v in violations) else 0
 
 
 def exit_now(code: int) -> None:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
+
+from gates.ga_checks import AgentFacts, settings_findings
+from settings.gates import RolloutChecklist
 
 # (logical name, inputs[, region of the resource's provider]) -> outputs
 Computed = Callable[..., dict[str, Any]]
@@ -163,11 +167,20 @@ def _slo_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 @computes("pulumi-python:dynamic/agent-platform:GaReadinessGate")
 def _ga_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    # Shown passed, like the SLO gates: the render is the stack an `up` leaves when the gate passes.
-    # `python -m gates.cli <stack>` evaluates the real evidence read-only.
+    # The checklist findings the settings alone decide are the gate's own, evaluated exactly: a stack whose
+    # settings fail them renders `fail`, as its `up` would. The evidence is not read offline and shown passed;
+    # `python -m gates.cli <stack>` evaluates it read-only.
+    facts = AgentFacts(**{**inputs["facts"], "capabilities": tuple(inputs["facts"]["capabilities"])})
+    findings = settings_findings(RolloutChecklist.model_validate(inputs["checklist"]), facts)
+    failed = [f for f in findings if not f.passed]
+    title = f"GA readiness gate {inputs['agent_id']}"
+    if failed:
+        report = "\n".join([f"{title}: FAIL on the stack settings alone", *(f"  {f.line()}" for f in failed)])
+        return {"verdict": "fail", "report": report, "findings": [asdict(f) for f in findings], "passed_at": ""}
     return {
         "verdict": "pass",
-        "report": "offline render: no evidence was read; run python -m gates.cli to evaluate it",
-        "findings": [],
+        "report": f"{title}: the settings pass the checklist; offline render: no evidence was read, run "
+        "python -m gates.cli to evaluate it",
+        "findings": [asdict(f) for f in findings],
         "passed_at": OFFLINE_EPOCH,
     }

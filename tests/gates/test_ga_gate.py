@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gates.ga_checks import AgentFacts
+from gates.ga_checks import AgentFacts, checklist_findings, settings_findings
 from gates.ga_evidence import EvidenceError, check_source
 from gates.ga_gate import GaGateFailedError, GaReadinessGateProvider, GaSpec, evaluate_ga
 from gates.stage_clock import FixedClock, format_time
@@ -43,7 +43,7 @@ CHECKLIST = {
     "policy_decisions_not_traced": False,
 }
 FACTS = AgentFacts(
-    "support-bot", ("answer", "escalate"), "team-support", "support-oncall", "canary", "rollback", True, 5.0, True
+    "support-bot", ("answer", "escalate"), "team-support", "support-oncall", "canary", "rollback", True, 5.0, True, 1
 )
 
 
@@ -169,7 +169,7 @@ def test_the_rollout_checklist_evidence_is_enforced(tmp_path, change, finding) -
     ("facts", "finding"),
     [
         ({"shadow_stage": False}, "rollout_mode.require_shadow_period"),
-        ({"max_tenant_exposure_pct": 10.0}, "rollout_mode.max_tenant_exposure_pct"),
+        ({"max_tenant_exposure_pct": 10.0, "tenant_count": 40}, "rollout_mode.max_tenant_exposure_pct"),
         ({"rollback_policy": "block"}, "require.rollback_plan"),
         ({"strategy": "blue_green"}, "rollout_mode.initial"),
     ],
@@ -204,3 +204,32 @@ def test_the_provider_refuses_a_failing_agent_and_stores_a_passing_one(tmp_path:
     assert result.outs["passed_at"] == format_time(NOW)
     with pytest.raises(GaGateFailedError, match="feature_flag_removal"):
         provider.create(spec(tmp_path, changed("checks.feature_flag_removal.remaining_flags", 2)).model_dump())
+
+
+@pytest.mark.parametrize(
+    ("tenants", "pct", "passed", "reason"),
+    [
+        (7, 5.0, True, "at most 1 of 7 tenants (14%)"),
+        (40, 5.0, True, "at most 2 of 40 tenants (5%)"),
+        (40, 10.0, False, "at most 4 of 40 tenants (10%)"),
+        (7, 10.0, True, "at most 1 of 7 tenants (14%)"),
+    ],
+)
+def test_the_exposure_finding_reports_the_tenants_the_rollout_plan_exposes(
+    tmp_path: Path, tenants: int, pct: float, passed: bool, reason: str
+) -> None:
+    """One formula: the plan's `max_exposed` (share rounded down, at least one), not the configured percentage."""
+    decision = evaluate_ga(spec(tmp_path, tenant_count=tenants, max_tenant_exposure_pct=pct), NOW, tmp_path)
+    (finding,) = [f for f in decision.findings if f.name == "rollout_mode.max_tenant_exposure_pct"]
+    assert finding.passed is passed and reason in finding.reason, finding.reason
+    assert finding.from_settings
+
+
+def test_settings_findings_are_the_checklist_findings_the_settings_decide(tmp_path: Path) -> None:
+    facts = AgentFacts(**(asdict(FACTS) | {"shadow_stage": False, "rollback_policy": "block"}))
+    everything = checklist_findings(RolloutChecklist(), facts, {})
+    alone = settings_findings(RolloutChecklist(), facts)
+    assert alone == [f for f in everything if f.from_settings]
+    assert {f.name for f in alone if not f.passed} == {"rollout_mode.require_shadow_period", "require.rollback_plan"}
+    decision = evaluate_ga(spec(tmp_path, shadow_stage=False), NOW, tmp_path)
+    assert decision.report().splitlines()[0].endswith("(1 of 22 findings fail, 1 from the stack settings alone)")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from planning.rollout import max_exposed
 from policy import exceptions, stack_settings
 from policy.offline import Violation, run_rules
 from policy.pack import RULES
-from policy.rules_rollout import exposure_limit
 from settings.loader import settings_from_config
 from tests.policy.records import deployment, record, slo_rule, urn
 
@@ -473,7 +473,8 @@ def prod_rollout(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], 
 
 
 def test_canary_may_widen_once_its_gated_stages_completed(prod_rollout: Callable[[dict[str, Any]], None]) -> None:
-    prod_rollout({"stage": 3, "canary": {"version": "1.5.0"}})
+    last = len(prod_settings_with({}).canary.weights) - 1
+    prod_rollout({"stage": last, "canary": {"version": "1.5.0"}})
     assert violations("canary-tenant-exposure", canaries("acme", "globex", "litware")) == []
 
 
@@ -494,7 +495,7 @@ def test_block_policy_is_not_a_rollback_policy_in_prod(prod_rollout: Callable[[d
     ids=lambda v: str(v),
 )
 def test_exposure_limit_is_the_share_rounded_down_but_at_least_one(tenants: int, pct: float, limit: int) -> None:
-    assert exposure_limit(tenants, pct) == limit
+    assert max_exposed(tenants, pct) == limit
 
 
 def exception(expires: dt.date) -> exceptions.RuleException:

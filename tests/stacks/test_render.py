@@ -348,3 +348,22 @@ def test_diff_against_a_missing_folder_is_one_line_and_writes_nothing(tmp_path: 
         f"error: --diff {tmp_path / 'nonexistent'}: no earlier render there (resources.json missing)"
     ]
     assert not (out / "dev").exists()
+
+
+def test_render_shows_a_ga_gate_that_fails_on_settings_and_exits_non_zero(tmp_path: Path) -> None:
+    """A prod `ga` agent's gate fails the `up` when the settings break the checklist (here: no shadow stage);
+    the offline render shows that verdict instead of `pass`."""
+    project = project_copy(tmp_path)
+    edit_stack(project, "prod", lambda c: c.pop("agent-platform:canary"))
+    out = tmp_path / "out"
+    result = render_stack("prod", out, cwd=project)
+    assert result.returncode == 1
+    assert "GA readiness gate research-assistant: FAIL on the stack settings alone" in result.stderr
+    assert "FAIL rollout_mode.require_shadow_period" in result.stderr
+    outputs = json.loads((out / "prod" / "outputs.json").read_text())
+    assert outputs["agents"]["research-assistant"]["ga_gate_verdict"] == "fail"
+
+
+def test_the_committed_prod_render_shows_its_ga_gate_passing_on_settings(rendered: Callable[[str], Path]) -> None:
+    outputs = json.loads((rendered("prod") / "outputs.json").read_text())
+    assert outputs["agents"]["research-assistant"]["ga_gate_verdict"] == "pass"
