@@ -21,7 +21,7 @@ def agent(tenants: int = 1, **rollout: Any) -> Agent:
             "tenants": [f"t{i}" for i in range(tenants)],
             "owner": "team-support",
             "oncall_receiver": "support-oncall",
-            "ingress": {"host": "support-bot.agents.example.com"},
+            "ingress": {"domain": "agents.example.com"},
             "rollout": {"canary": {"version": "1.5.0"}, **rollout},
         }
     )
