@@ -1,4 +1,5 @@
-"""ClusterAddons: the add-ons the platform's objects rely on, as pinned Helm releases."""
+"""ClusterAddons: the add-ons the platform's objects rely on, as pinned Helm releases, and the cert-manager
+ClusterIssuers the Ingresses name (an Ingress asking for an issuer that does not exist never gets TLS)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.base.kubernetes_object import KubernetesObject
 from conventions.overlay import deep_merge
-from settings.cluster import Addon
+from settings.cluster import AcmeIssuer, Addon
+
+CERT_MANAGER_API = "cert-manager.io/v1"
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,9 @@ class ClusterAddonsArgs:
     addons: dict[str, Addon]
     value_overlays: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per add-on values merged over the settings' values; may hold Outputs of other components."""
+    cluster_issuers: dict[str, AcmeIssuer] = field(default_factory=dict)
+    ingress_class: str = "nginx"
+    """The class whose controller serves the HTTP-01 challenges."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -26,6 +33,7 @@ class ClusterAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:ClusterAddons", name, None, opts)
         self._addons = args.addons
+        self._name = name
         self.releases = {}
         for addon_name, addon in sorted(args.addons.items()):
             self.releases[addon_name] = k8s.helm.v3.Release(
@@ -42,7 +50,27 @@ class ClusterAddons(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.release_names = pulumi.Output.all(*[r.name for r in self.releases.values()])
-        self.register_outputs({"release_names": self.release_names})
+        self.issuers = [
+            self._issuer(name, issuer, args.ingress_class) for name, issuer in sorted(args.cluster_issuers.items())
+        ]
+        self.register_outputs({"release_names": self.release_names, "cluster_issuers": sorted(args.cluster_issuers)})
+
+    def _issuer(self, issuer_name: str, issuer: AcmeIssuer, ingress_class: str) -> KubernetesObject:
+        acme: dict[str, Any] = {
+            "server": issuer.server,
+            "privateKeySecretRef": {"name": f"{issuer_name}-account-key"},
+            "solvers": [{"http01": {"ingress": {"ingressClassName": ingress_class}}}],
+        }
+        if issuer.email:
+            acme["email"] = issuer.email
+        return KubernetesObject(
+            f"{self._name}-issuer-{issuer_name}",
+            api_version=CERT_MANAGER_API,
+            kind="ClusterIssuer",
+            metadata={"name": issuer_name},
+            spec={"acme": acme},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.installers(CERT_MANAGER_API)),
+        )
 
     def installers(self, api_version: str) -> list[pulumi.Resource]:
         """The releases that install the CRDs of `api_version`'s group: an object of that kind must wait for them,

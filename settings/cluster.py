@@ -156,7 +156,16 @@ def _default_addons() -> dict[str, Addon]:
             "external-secrets",
             crd_groups=("external-secrets.io", "generators.external-secrets.io"),
         ),
-        "cert-manager": addon("cert-manager", "https://charts.jetstack.io", "v1.17.1", "cert-manager"),
+        # The chart installs its CRDs only with `crds.enabled` (default false); `crds.keep` (default true)
+        # keeps them, and every certificate, if the release is ever removed.
+        "cert-manager": addon(
+            "cert-manager",
+            "https://charts.jetstack.io",
+            "v1.17.1",
+            "cert-manager",
+            {"crds": {"enabled": True, "keep": True}},
+            ("cert-manager.io", "acme.cert-manager.io"),
+        ),
         "aws-ebs-csi-driver": addon(
             "aws-ebs-csi-driver", "https://kubernetes-sigs.github.io/aws-ebs-csi-driver", "2.41.0", "kube-system"
         ),
@@ -164,6 +173,13 @@ def _default_addons() -> dict[str, Addon]:
             "argo-cd", "https://argoproj.github.io/argo-helm", "7.8.23", "argocd", crd_groups=("argoproj.io",)
         ),
     }
+
+
+class AcmeIssuer(Settings):
+    """An ACME ClusterIssuer that solves HTTP-01 challenges through the cluster's ingress class."""
+
+    server: str = Field("https://acme-v02.api.letsencrypt.org/directory", pattern=r"^https://")
+    email: str | None = Field(None, description="ACME account contact; Let's Encrypt sends expiry notices to it.")
 
 
 class Cluster(Settings):
@@ -198,6 +214,11 @@ class Cluster(Settings):
     monitoring_namespace: str = "monitoring"
     install_addons: bool = False
     addons: dict[str, Addon] = Field(default_factory=_default_addons)
+    cluster_issuers: dict[str, AcmeIssuer] = Field(
+        default_factory=lambda: {"letsencrypt-prod": AcmeIssuer()},
+        description="ClusterIssuers created with the add-ons (`install_addons`); without them the cluster must "
+        "already have every issuer an ingress names.",
+    )
     agent_nodes: AgentNodes = AgentNodes()
 
 

@@ -130,7 +130,12 @@ def build_addons(platform: Platform) -> None:
             }
     platform.addons = ClusterAddons(
         "addons",
-        ClusterAddonsArgs(addons=s.cluster.addons, value_overlays=overlays),
+        ClusterAddonsArgs(
+            addons=s.cluster.addons,
+            value_overlays=overlays,
+            cluster_issuers=s.cluster.cluster_issuers,
+            ingress_class=s.cluster.ingress_class,
+        ),
         opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
     )
 

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 from settings.base import DNS1123_LABEL
+from settings.checks.addons import RULES as ADDON_RULES
 from settings.checks.data import RULES as DATA_RULES
 from settings.checks.observability import RULES as OBSERVABILITY_RULES
 from settings.checks.workloads import RULES as WORKLOAD_RULES
@@ -116,6 +117,7 @@ RULES: list[Rule] = [
     rollout_stage_in_range,
     probes_on_lifecycle_port,
     grace_period_covers_shutdown,
+    *ADDON_RULES,
     *DATA_RULES,
     *WORKLOAD_RULES,
     *OBSERVABILITY_RULES,

@@ -81,3 +81,4 @@ def test_installed_prometheus_must_select_the_platform_objects() -> None:
     assert validate("dev", {**raw, "observability": old_labels}).observability.prometheus_selector == {
         "prometheus": "kube-prometheus"
     }
+

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from settings.stack import deep_merge
+from conventions.overlay import deep_merge
 
 KPS_CHART = "kube-prometheus-stack"
 PUSHGATEWAY_CHART = "prometheus-pushgateway"
@@ -45,12 +45,34 @@ KPS_DEFAULTS: dict[str, Any] = {
             "cAdvisor": True,
             "additionalLabels": {},
             "cAdvisorMetricRelabelings": [
-                {"sourceLabels": ["__name__"], "action": "drop", "regex": r"container_cpu_(cfs_throttled_seconds_total|load_average_10s|system_seconds_total|user_seconds_total)"},  # noqa: E501
-                {"sourceLabels": ["__name__"], "action": "drop", "regex": r"container_fs_(io_current|io_time_seconds_total|io_time_weighted_seconds_total|reads_merged_total|sector_reads_total|sector_writes_total|writes_merged_total)"},  # noqa: E501
+                {
+                    "sourceLabels": ["__name__"],
+                    "action": "drop",
+                    "regex": r"container_cpu_(cfs_throttled_seconds_total|load_average_10s|system_seconds_total|"
+                    r"user_seconds_total)",
+                },
+                {
+                    "sourceLabels": ["__name__"],
+                    "action": "drop",
+                    "regex": r"container_fs_(io_current|io_time_seconds_total|io_time_weighted_seconds_total|"
+                    r"reads_merged_total|sector_reads_total|sector_writes_total|writes_merged_total)",
+                },
                 {"sourceLabels": ["__name__"], "action": "drop", "regex": r"container_memory_(mapped_file|swap)"},
-                {"sourceLabels": ["__name__"], "action": "drop", "regex": r"container_(file_descriptors|tasks_state|threads_max)"},  # noqa: E501
-                {"sourceLabels": ["__name__", "scope"], "action": "drop", "regex": r"container_memory_failures_total;hierarchy"},  # noqa: E501
-                {"sourceLabels": ["__name__", "interface"], "action": "drop", "regex": r"container_network_.*;(cali|cilium|cni|lxc|nodelocaldns|tunl).*"},  # noqa: E501
+                {
+                    "sourceLabels": ["__name__"],
+                    "action": "drop",
+                    "regex": r"container_(file_descriptors|tasks_state|threads_max)",
+                },
+                {
+                    "sourceLabels": ["__name__", "scope"],
+                    "action": "drop",
+                    "regex": r"container_memory_failures_total;hierarchy",
+                },
+                {
+                    "sourceLabels": ["__name__", "interface"],
+                    "action": "drop",
+                    "regex": r"container_network_.*;(cali|cilium|cni|lxc|nodelocaldns|tunl).*",
+                },
                 {"sourceLabels": ["__name__"], "action": "drop", "regex": r"container_spec.*"},
                 {"sourceLabels": ["id", "pod"], "action": "drop", "regex": r".+;"},
             ],
@@ -198,9 +220,7 @@ def chart_monitors(release: str, namespace: str, values: dict[str, Any]) -> list
         monitor = sub["prometheus"]["monitor"]
         if v[toggle]["enabled"] and monitor["enabled"]:
             labels = {"app.kubernetes.io/name": chart, **({"release": release} if sub["releaseLabel"] else {})}
-            monitors.append(
-                Monitor(f"{release}-{chart}", namespace, {**labels, **monitor["additionalLabels"]}, source)
-            )
+            monitors.append(Monitor(f"{release}-{chart}", namespace, {**labels, **monitor["additionalLabels"]}, source))
     return monitors
 
 
