@@ -212,6 +212,12 @@ class TenantNamespace(pulumi.ComponentResource):
                 "policyTypes": ["Ingress"],
                 "ingress": [{"from": [{"podSelector": all_pods}], "ports": tcp(*internal_ports)}],
             },
+            # Default deny covers egress too: without this, agents of the tenant could not call each other.
+            "allow-egress-within-namespace": {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": all_pods}], "ports": tcp(*internal_ports)}],
+            },
             "allow-monitoring-scrape": {
                 "podSelector": all_pods,
                 "policyTypes": ["Ingress"],

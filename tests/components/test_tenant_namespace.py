@@ -128,6 +128,7 @@ def test_network_policies_deny_by_default_and_allow_only_the_listed_paths(record
         "default-deny-all",
         "allow-from-ingress-controller",
         "allow-within-namespace",
+        "allow-egress-within-namespace",
         "allow-monitoring-scrape",
         "allow-dns-egress",
         "allow-data-egress",

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from components.agent_service import HTTP_PORT
 from components.agent_service import INSTANCE_LABEL as INSTANCE
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests
-from tests.stacks import ingress_oracle, rbac_oracle, service_oracle
+from tests.stacks import ingress_oracle, netpol_oracle, rbac_oracle, service_oracle
 from tests.stacks.conftest import stack_settings
 
 Rendered = Callable[[str], Path]
@@ -214,3 +215,52 @@ def test_in_cluster_callers_never_reach_a_weighted_canary(rendered: Rendered, st
                 assert abs(canary / total - tenant_out["weight"] / 100) <= 1 / total, where
             checked += canary == 0 and out[agent.id]["canary_version"] is not None and tenant_out["weight"] > 0
     assert stack == "dev" or checked, "no weighted canary behind an Ingress in this stack"
+
+
+def _policy(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "NetworkPolicy", "metadata": {"namespace": namespace, "name": name}, "spec": spec}
+
+
+def test_the_network_policy_evaluator_needs_egress_and_ingress_for_a_pod_to_pod_call() -> None:
+    a = netpol_oracle.Pod("acme-prod", "a", {"agent-id": "a"}, {"http": 8000})
+    b = netpol_oracle.Pod("acme-prod", "b", {"agent-id": "b"}, {"http": 8000})
+    other = netpol_oracle.Pod("globex-prod", "c", {"agent-id": "c"}, {"http": 8000})
+    deny = _policy("acme-prod", "deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+    ingress = _policy(
+        "acme-prod",
+        "in",
+        {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
+    )
+    cluster = netpol_oracle.Cluster([deny, ingress])
+    assert not cluster.allowed(a, b, 8000), "ingress-only: the caller's egress is still denied"
+    egress = _policy(
+        "acme-prod",
+        "out",
+        {"podSelector": {}, "egress": [{"to": [{"podSelector": {}}], "ports": [{"port": "http"}]}]},
+    )
+    cluster = netpol_oracle.Cluster([deny, ingress, egress])
+    assert cluster.allowed(a, b, 8000)
+    assert not cluster.allowed(a, b, 9000), "the named port is 8000"
+    assert not cluster.allowed(a, other, 8000), "a bare podSelector stays in the policy's namespace"
+    assert not cluster.allowed(a, "169.254.169.254", 80)
+    assert netpol_oracle.Cluster([]).allowed(a, "169.254.169.254", 80), "no policy: nothing is isolated"
+
+
+def _agent_pods(cluster: netpol_oracle.Cluster, namespace: str) -> list[netpol_oracle.Pod]:
+    return [p for p in cluster.pods if p.namespace == namespace and "track" in p.labels]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_agents_of_one_tenant_reach_each_other_and_no_other_tenant(rendered: Rendered, stack: str) -> None:
+    settings = stack_settings(stack)
+    cluster = netpol_oracle.Cluster(load_manifests(rendered(stack)).values())
+    namespaces = [t.namespace(settings.environment) for t in settings.tenants]
+    pods = {ns: _agent_pods(cluster, ns) for ns in namespaces}
+    assert any(len({p.labels["agent-id"] for p in found}) > 1 for found in pods.values()), "no two agents share"
+    for namespace, found in pods.items():
+        for source in found:
+            for target in found:
+                assert cluster.allowed(source, target, HTTP_PORT), f"{namespace}: {source.name} -> {target.name}"
+            for other_namespace, others in pods.items():
+                for target in others if other_namespace != namespace else []:
+                    assert not cluster.allowed(source, target, HTTP_PORT), f"{source.name} -> {other_namespace}"
