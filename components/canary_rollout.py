@@ -69,6 +69,8 @@ class CanaryRolloutArgs:
     gates: GateWiring
     crd_installers: Sequence[pulumi.Resource] = ()
     """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
+    ingress_controller: Sequence[pulumi.Resource] = ()
+    """The ingress controller's release, when this stack installs it: its admission webhook must answer first."""
 
 
 def replica_split(total: int, weight: int) -> tuple[int, int]:
@@ -388,5 +390,5 @@ class CanaryRollout(pulumi.ComponentResource):
                 "tls": [{"hosts": [host], "secretName": ingress.tls_secret or f"{a.agent.id}-tls"}],
                 "rules": [{"host": host, "http": {"paths": paths}}],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *a.ingress_controller]),
         )

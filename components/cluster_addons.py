@@ -72,6 +72,10 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.installers(CERT_MANAGER_API)),
         )
 
+    def releases_of(self, chart: str) -> list[pulumi.Resource]:
+        """The releases of `chart` (for objects a chart's admission webhook must accept, such as Ingresses)."""
+        return [self.releases[n] for n, addon in sorted(self._addons.items()) if addon.chart == chart]
+
     def installers(self, api_version: str) -> list[pulumi.Resource]:
         """The releases that install the CRDs of `api_version`'s group: an object of that kind must wait for them,
         or the first `pulumi up` on a fresh cluster fails with "no matches for kind"."""

@@ -24,6 +24,7 @@ from stacks.workloads import build_workloads
 
 SCHEMA_VERSION = "1.0"
 PUSHGATEWAY_CHART = "prometheus-pushgateway"
+INGRESS_CHART = "ingress-nginx"
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Platform:
     def crd_installers(self, api_version: str) -> list[pulumi.Resource]:
         """What an object of `api_version` must wait for: the release installing its CRDs, if this stack owns it."""
         return self.addons.installers(api_version) if self.addons is not None else []
+
+    def ingress_controller(self) -> list[pulumi.Resource]:
+        """The ingress-nginx release, if this stack owns it: its validating webhook (failurePolicy Fail) must be
+        serving before any Ingress is created or changed."""
+        return self.addons.releases_of(INGRESS_CHART) if self.addons is not None else []
 
 
 def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tuple[k8s.Provider, aws.Provider]:
@@ -115,7 +121,14 @@ def build_addons(platform: Platform) -> None:
     # Velero's server assumes the role the data part creates later; its ARN follows from the account and the
     # role's fixed name, so the release need not wait for the role (the server retries until it exists).
     annotation = {IRSA_ANNOTATION: role_arn(account_of(platform), velero_role_name(s.environment))}
-    overlays: dict[str, dict[str, Any]] = {"velero": {"serviceAccount": {"server": {"annotations": annotation}}}}
+    velero: dict[str, Any] = {"serviceAccount": {"server": {"annotations": annotation}}}
+    taint = s.cluster.agent_nodes.taint
+    if taint is not None:
+        # The node agent copies volumes from the node their pod runs on, so it runs on the agent nodes too.
+        velero["nodeAgent"] = {
+            "tolerations": [{"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect}]
+        }
+    overlays: dict[str, dict[str, Any]] = {"velero": velero}
     for name, addon in s.cluster.addons.items():
         if addon.chart == PUSHGATEWAY_CHART:
             # The synthetic sessions push here; its ServiceMonitor (off by default) carries the labels the

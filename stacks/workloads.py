@@ -73,6 +73,7 @@ def build_workloads(platform: Platform) -> dict[str, Any]:
                     synthetic_session=synthetic_session_on(s, agent),
                     gates=gates,
                     crd_installers=vpa_installers,
+                    ingress_controller=platform.ingress_controller(),
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]

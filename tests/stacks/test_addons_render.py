@@ -46,3 +46,56 @@ def test_cert_manager_installs_its_crds_and_every_ingress_issuer_exists(
     for issuer in r.kinds("ClusterIssuer"):
         (solver,) = issuer["spec"]["acme"]["solvers"]
         assert solver["http01"]["ingress"]["ingressClassName"] == stack_settings(stack).cluster.ingress_class
+
+
+@pytest.mark.parametrize("stack", INSTALLING)
+def test_ingresses_wait_for_the_ingress_controller(data_render: Callable[[str], Rendered], stack: str) -> None:
+    """ingress-nginx 4.12.1 registers a ValidatingWebhookConfiguration for Ingress CREATE/UPDATE with
+    `controller.admissionWebhooks.failurePolicy: Fail` (chart values.yaml): until its controller serves the
+    webhook, the API server refuses every Ingress, so the first `up` on an empty cluster fails without the wait."""
+    r = data_render(stack)
+    controller = release(r, "ingress-nginx")["urn"]
+    ingresses = r.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ingresses
+    late = [x["name"] for x in ingresses if controller not in x["dependencies"]]
+    assert not late, f"{len(late)} Ingresses do not wait for {controller}, such as {late[0]}"
+
+
+def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, str]) -> bool:
+    """Kubernetes toleration matching (core/v1 Toleration): an empty key with `Exists` tolerates every taint;
+    otherwise keys must be equal, `Equal` (the default) also compares values, and an empty effect matches all."""
+    for t in tolerations:
+        operator = t.get("operator", "Equal")
+        if t.get("effect") not in (None, "", taint["effect"]):
+            continue
+        if not t.get("key"):
+            if operator == "Exists":
+                return True
+            continue
+        if t["key"] != taint["key"]:
+            continue
+        if operator == "Exists" or t.get("value", "") == taint["value"]:
+            return True
+    return False
+
+
+def test_toleration_model() -> None:
+    taint = {"key": "workload-type", "value": "agents", "effect": "NoSchedule"}
+    assert tolerates([{"operator": "Exists"}], taint)
+    assert tolerates([{"key": "workload-type", "operator": "Exists"}], taint)
+    assert not tolerates([{"key": "workload-type", "value": "batch"}], taint)
+    assert not tolerates([{"key": "workload-type", "value": "agents", "effect": "NoExecute"}], taint)
+    assert not tolerates([], taint)
+
+
+@pytest.mark.parametrize("stack", INSTALLING)
+def test_velero_node_agent_runs_on_the_agent_nodes(data_render: Callable[[str], Rendered], stack: str) -> None:
+    """File-system backup reads a volume through the node agent on the node its pod runs on. The velero 9.1.0
+    chart's node-agent DaemonSet takes its tolerations from `nodeAgent.tolerations` only
+    (templates/node-agent-daemonset.yaml; default `[]`), so without one it never runs on tainted agent nodes."""
+    taint = stack_settings(stack).cluster.agent_nodes.taint
+    assert taint is not None
+    values = release(data_render(stack), "velero")["inputs"]["values"]
+    assert values["deployNodeAgent"] is True
+    tolerations = values.get("nodeAgent", {}).get("tolerations", [])
+    assert tolerates(tolerations, taint.model_dump())
