@@ -278,7 +278,9 @@ class AgentService(pulumi.ComponentResource):
                 "serviceName": f"{a.name}-headless",
                 "updateStrategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"partition": a.agent.update_partition, "maxUnavailable": 1},
+                    # One pod at a time, the default: `maxUnavailable` needs the MaxUnavailableStatefulSet gate
+                    # (alpha, off, before Kubernetes 1.35) and the API server drops it, a diff on every `up`.
+                    "rollingUpdate": {"partition": a.agent.update_partition},
                 },
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "volumeClaimTemplates": [
