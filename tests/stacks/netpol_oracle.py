@@ -11,7 +11,7 @@ https://kubernetes.io/docs/concepts/services-networking/network-policies/:
   minus its `except` ranges (for traffic leaving the cluster; pod IPs are not modelled).
 - Ports: `protocol` defaults to TCP; `port` is a number or a container port name; `endPort` makes a range.
 - A connection between two pods needs the source's egress and the destination's ingress to allow it.
-Label selectors: `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist), ANDed; `{}` selects all.
+Label selectors are `metav1.LabelSelector` (`prometheus_selection.matches`); `{}` selects all.
 Every namespace carries `kubernetes.io/metadata.name: <name>` (set by the API server).
 """
 
@@ -21,6 +21,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.stacks.prometheus_selection import matches as selector_matches
 
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
@@ -32,26 +34,6 @@ class Pod:
     labels: dict[str, str]
     ports: dict[str, int] = field(default_factory=dict)
     """Container port name -> number."""
-
-
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
 
 
 def pod_templates(objects: Iterable[dict[str, Any]]) -> list[Pod]:
