@@ -17,7 +17,9 @@ from settings.data import Alarms
 
 GIB = 1024**3
 PERIOD = 300
-LAG_METRICS = ("ReplicaLag", "ReplicationLag")
+# RDS reports `ReplicaLag` only for read replicas, which the platform does not create (a Multi-AZ standby
+# reports none), so only Redis replicas get a lag alarm.
+LAG_METRICS = ("ReplicationLag",)
 
 
 class DataAlarmsConfig(AwsConfig):
@@ -36,11 +38,12 @@ class DataAlarms(pulumi.ComponentResource):
         a = config.settings
         self.topic = aws.sns.Topic(f"{name}-topic", name=config.topic_name, tags=config.tags, opts=child)
         if a.subscription_endpoint:
+            # Only endpoints that confirm SNS subscriptions themselves are accepted (settings/checks/data.py).
             aws.sns.TopicSubscription(
                 f"{name}-oncall",
                 topic=self.topic.arn,
                 protocol="https",
-                endpoint=a.subscription_endpoint,
+                endpoint=pulumi.Output.secret(a.subscription_endpoint),
                 endpoint_auto_confirms=True,
                 opts=child,
             )
@@ -98,16 +101,6 @@ class DataAlarms(pulumi.ComponentResource):
                 above,
                 a.connections,
                 f"{db}: more than {a.connections} connections",
-            )
-            alarm(
-                f"{db}-replica-lag",
-                rds,
-                "ReplicaLag",
-                dims,
-                above,
-                a.replica_lag_seconds,
-                f"{db}: replica lag above {a.replica_lag_seconds}s",
-                statistic="Maximum",
             )
         cache = "AWS/ElastiCache"
         for node in config.redis_nodes:

@@ -44,6 +44,14 @@ def is_eu_region(region: str) -> bool:
     return region.startswith(EU_REGION_PREFIX)
 
 
+PLACEHOLDER_PREFIX = "<secret "
+"""How offline readers spell a `secure:` value they do not decrypt (`settings/stack_file.py`)."""
+
+
+def is_placeholder(value: str) -> bool:
+    return value.startswith(PLACEHOLDER_PREFIX)
+
+
 def SecretField(default: object = None, description: str = "") -> object:  # noqa: N802 - reads like Field
     """A field whose value must only ever come from `pulumi config set --secret`."""
     return Field(default=default, description=description, json_schema_extra={SECRET_MARK: True})

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from settings.base import AwsRegion, Settings
+from settings.base import AwsRegion, SecretField, Settings
 
 DAILY_WINDOW = r"^\d\d:\d\d-\d\d:\d\d$"
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
@@ -66,15 +66,21 @@ class RegionalNetwork(Settings):
 
 
 class Alarms(Settings):
-    """CloudWatch alarms on the data services; the topic is what the on-call receiver subscribes to."""
+    """CloudWatch alarms on the data services, sent to one SNS topic per data site.
 
-    subscription_endpoint: str | None = Field(
-        None, pattern=r"^https://", description="HTTPS endpoint of the on-call receiver (Alertmanager, PagerDuty)."
+    SNS delivers to an HTTPS endpoint only after the endpoint confirms the subscription by fetching the
+    `SubscribeURL` SNS posts to it. Alertmanager has no such endpoint; an on-call service's CloudWatch
+    integration does (`settings/checks/data.py` lists the hosts known to).
+    """
+
+    subscription_endpoint: str | None = SecretField(
+        description="HTTPS URL of an on-call integration that confirms SNS subscriptions itself, e.g. PagerDuty's "
+        "Amazon CloudWatch integration `https://events.pagerduty.com/integration/<key>/enqueue`; secret (the URL "
+        "holds the integration key). Without it the topics have no subscriber (docs/data-alarms.md)."
     )
     cpu_percent: float = Field(80, gt=0, le=100)
     free_storage_gb: float = Field(10, gt=0)
     connections: int = Field(400, gt=0)
-    replica_lag_seconds: float = Field(30, gt=0)
     redis_memory_percent: float = Field(80, gt=0, le=100)
     redis_evictions: int = Field(100, ge=0, description="Evictions per 5 minutes.")
     redis_replication_lag_seconds: float = Field(5, gt=0)

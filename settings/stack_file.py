@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from settings.base import PLACEHOLDER_PREFIX
 from settings.loader import settings_from_config
 from settings.stack import StackSettings
 
@@ -32,7 +33,7 @@ def stacks(root: Path = PROJECT_ROOT) -> list[str]:
 
 
 def placeholder(path: str) -> str:
-    return f"<secret {path}: set with pulumi config set --secret>"
+    return f"{PLACEHOLDER_PREFIX}{path}: set with pulumi config set --secret>"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from settings.base import is_eu_region
+from settings.base import is_eu_region, is_placeholder
 from settings.errors import Problem
 from settings.stack import StackSettings
 
@@ -106,4 +106,28 @@ def eu_data_stays_in_eu(s: StackSettings) -> Iterator[Problem]:
         yield Problem(replica_source, f"{replica!r} equals the EU data region; DR copies need another EU region")
 
 
-RULES = [prod_refuses_unsafe_data, redis_failover_needs_replicas, redis_iam_needs_tls, eu_data_stays_in_eu]
+# On-call integrations that confirm an SNS subscription themselves (their CloudWatch integration docs).
+SNS_CONFIRMING_HOSTS = ("events.pagerduty.com", "events.eu.pagerduty.com", "api.opsgenie.com", "api.eu.opsgenie.com")
+
+
+def alarm_subscription_can_confirm(s: StackSettings) -> Iterator[Problem]:
+    endpoint = s.data.alarms.subscription_endpoint
+    if endpoint is None or is_placeholder(endpoint):
+        return
+    scheme, _, rest = endpoint.partition("://")
+    host = rest.split("/", 1)[0].split(":", 1)[0].lower()
+    if scheme != "https" or host not in SNS_CONFIRMING_HOSTS:
+        yield Problem(
+            "data.alarms.subscription_endpoint",
+            f"{scheme}://{host}/... cannot confirm an SNS subscription (Alertmanager has no SNS endpoint), so no "
+            f"alarm would be delivered; allowed: an https URL on {', '.join(SNS_CONFIRMING_HOSTS)}",
+        )
+
+
+RULES = [
+    alarm_subscription_can_confirm,
+    prod_refuses_unsafe_data,
+    redis_failover_needs_replicas,
+    redis_iam_needs_tls,
+    eu_data_stays_in_eu,
+]

@@ -159,3 +159,23 @@ def test_dev_may_be_single_az_and_unprotected() -> None:
     raw = raw_settings("dev")
     settings = validate("dev", raw)
     assert not settings.data.postgres.multi_az and not settings.data.protect
+
+
+def test_alarm_subscription_must_be_an_endpoint_that_confirms_sns() -> None:
+    """SNS sends a SubscriptionConfirmation to an HTTPS endpoint and delivers nothing until the endpoint
+    fetches its SubscribeURL (SNS developer guide, "Confirm the subscription"); Alertmanager exposes no such
+    endpoint, PagerDuty's and Opsgenie's CloudWatch integrations confirm on their own."""
+    raw = copy.deepcopy(raw_settings("prod"))
+    raw["data"]["alarms"] = {"subscription_endpoint": "https://alertmanager.agents.example.com/sns/data-services"}
+    with pytest.raises(SettingsError) as caught:
+        validate("prod", raw, {"data"})
+    assert caught.value.lines == [
+        f"{P}data.alarms.subscription_endpoint: https://alertmanager.agents.example.com/... cannot confirm an SNS "
+        "subscription (Alertmanager has no SNS endpoint), so no alarm would be delivered; allowed: an https URL on "
+        "events.pagerduty.com, events.eu.pagerduty.com, api.opsgenie.com, api.eu.opsgenie.com"
+    ]
+    raw["data"]["alarms"] = {"subscription_endpoint": "https://events.pagerduty.com/integration/0123abcd/enqueue"}
+    assert validate("prod", raw, {"data"}).data.alarms.subscription_endpoint
+    with pytest.raises(SettingsError) as caught:
+        validate("prod", raw)
+    assert "data.alarms.subscription_endpoint: is a secret but is stored in plain text" in caught.value.lines[0]
