@@ -19,6 +19,17 @@ from components.base.aws import AwsConfig
 from settings.data import Redis
 
 PORT = 6379
+# Key patterns only bind commands that name keys. These act on every tenant's keys or on server-wide state
+# whatever `~<prefix>:*` says (SCAN, RANDOMKEY, DBSIZE list others' keys; SCRIPT and FUNCTION flush or replace
+# the shared script cache and libraries; PUBSUB lists others' channels); -@dangerous already takes KEYS,
+# FLUSHALL, FLUSHDB, SWAPDB, CLIENT, CONFIG, DEBUG, INFO and MONITOR.
+KEYSPACE_WIDE = ("scan", "randomkey", "dbsize", "script", "function", "pubsub")
+
+
+def tenant_access_string(prefix: str) -> str:
+    """ElastiCache RBAC access string confining a user to `<prefix>:` keys and channels."""
+    denied = " ".join(f"-{command}" for command in KEYSPACE_WIDE)
+    return f"on ~{prefix}:* &{prefix}:* +@all -@dangerous {denied}"
 
 
 class RedisConfig(AwsConfig):
@@ -87,7 +98,7 @@ class RedisCache(pulumi.ComponentResource):
                 user_id=user_name,
                 user_name=user_name,
                 engine="redis",
-                access_string=f"on ~{prefix}:* &{prefix}:* +@all -@dangerous",
+                access_string=tenant_access_string(prefix),
                 authentication_mode={"type": "iam" if r.iam_auth else "no-password-required"},
                 tags={**config.tags, "tenant-id": prefix},
                 opts=child,

@@ -17,9 +17,10 @@ import pytest
 from components.agent_service import HTTP_PORT
 from components.agent_service import INSTANCE_LABEL as INSTANCE
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
-from tests.conftest import STACKS, load_manifests
-from tests.stacks import ingress_oracle, netpol_oracle, rbac_oracle, service_oracle
+from tests.conftest import STACKS, load_manifests, load_resources
+from tests.stacks import ingress_oracle, netpol_oracle, rbac_oracle, redis_acl_oracle, service_oracle
 from tests.stacks.conftest import stack_settings
+from tests.stacks.redis_acl_oracle import CATEGORIES
 
 Rendered = Callable[[str], Path]
 LETS_ENCRYPT_PER_EXACT_SET = 5
@@ -273,3 +274,28 @@ def test_agents_of_one_tenant_reach_each_other_and_no_other_tenant(rendered: Ren
             for other_namespace, others in pods.items():
                 for target in others if other_namespace != namespace else []:
                     assert not cluster.allowed(source, target, HTTP_PORT), f"{source.name} -> {other_namespace}"
+
+
+def test_the_acl_evaluator_lets_the_old_access_string_scan_every_tenant_and_flush_scripts() -> None:
+    old = redis_acl_oracle.parse("on ~acme:* &acme:* +@all -@dangerous")
+    assert {"scan", "randomkey", "dbsize", "script|flush", "function|flush", "pubsub|channels"} <= {
+        command for command in redis_acl_oracle.GLOBAL if old.allows(command)
+    }
+    assert not old.allows("flushall") and not old.allows("keys")
+    assert not redis_acl_oracle.parse("off ~acme:* +@all").allows("get")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_tenants_redis_user_is_confined_to_its_key_prefix(rendered: Rendered, stack: str) -> None:
+    users = [r for r in load_resources(rendered(stack)) if r["type"] == "aws:elasticache/user:User"]
+    tenant_users = [u for u in users if u["inputs"]["userName"] != "default"]
+    assert len(tenant_users) == len(stack_settings(stack).tenants)
+    for user in tenant_users:
+        tenant = user["inputs"]["tags"]["tenant-id"]
+        access = redis_acl_oracle.parse(user["inputs"]["accessString"])
+        assert access.key_patterns == (f"{tenant}:*",) and access.channel_patterns == (f"{tenant}:*",)
+        assert sorted(c for c in redis_acl_oracle.GLOBAL if access.allows(c)) == [], user["inputs"]["userName"]
+        assert all(access.allows(c) for c in redis_acl_oracle.TENANT_COMMANDS), user["inputs"]["userName"]
+    for user in users:
+        if user["inputs"]["userName"] == "default":
+            assert not any(redis_acl_oracle.parse(user["inputs"]["accessString"]).allows(c) for c in CATEGORIES)
