@@ -75,6 +75,8 @@ def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) 
                     f"SLO gate {agent.id}/{tenant} {gate.weight}%",
                     {
                         "prometheus_url": settings.gates.prometheus.url,
+                        "prometheus_access": settings.gates.prometheus.access,
+                        "prometheus_region": settings.gates.prometheus.region,
                         "namespace": settings.namespace(tenant),
                         "agent_id": agent.id,
                         "tenant_id": tenant,

@@ -27,6 +27,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
+from gates.transport import Access, TransportError, resolve
+
 TOKEN_ENV = "AGENT_PLATFORM_PROMETHEUS_TOKEN"
 USERNAME_ENV = "AGENT_PLATFORM_PROMETHEUS_USERNAME"
 PASSWORD_ENV = "AGENT_PLATFORM_PROMETHEUS_PASSWORD"
@@ -84,10 +86,16 @@ class PrometheusClient:
         credentials: Credentials,
         limits: Limits,
         monotonic: Callable[[], float] = time.monotonic,
+        access: Access = "auto",
+        region: str | None = None,
     ):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise QueryError(f"Prometheus URL {url!r} is not an http(s) URL")
+        try:
+            transport = resolve(url, access, region)
+        except TransportError as exc:
+            raise QueryError(f"cannot reach Prometheus at {url}: {exc}") from None
         self.url = url.rstrip("/")
         self.credentials = credentials
         self.limits = limits
@@ -107,7 +115,11 @@ class PrometheusClient:
         adapter = _TrackingAdapter(self._connections, max_retries=retry)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        if credentials.token:
+        if transport is not None:
+            # The API server or AWS authenticates the request; Prometheus's own credentials cannot pass.
+            self.url = transport.apply(self._session)
+            self.credentials = Credentials()
+        elif credentials.token:
             self._session.headers["Authorization"] = f"Bearer {credentials.token}"
         elif credentials.username:
             self._session.auth = (credentials.username, credentials.password or "")

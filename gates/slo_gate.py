@@ -59,11 +59,13 @@ from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, TrackQueries, track_queries
 from gates.stage_clock import Clock, format_time, parse_time, system_clock
 from settings.base import DnsLabel, Settings
-from settings.gates import GATE_UNIT_SECONDS, PrometheusConnection, SloGateCriteria
+from settings.gates import GATE_UNIT_SECONDS, PrometheusAccess, PrometheusConnection, SloGateCriteria
 from settings.names import MetricLabels
 
 SLO_GATE_TYPE = "pulumi-python:dynamic/agent-platform:SloGate"
-CONNECTION_KEYS = frozenset({"prometheus_url", "query_timeout_seconds", "deadline_seconds", "retries"})
+CONNECTION_KEYS = frozenset(
+    {"prometheus_url", "prometheus_access", "prometheus_region", "query_timeout_seconds", "deadline_seconds", "retries"}
+)
 OUTPUT_KEYS = ("verdict", "report", "checks", "passed_at", "evaluated_at")
 CONFIG_KEY = "agent-platform:gates"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: a value known only at `up`
@@ -77,6 +79,8 @@ class GateSpec(Settings):
     """The gate's inputs, validated; the same model serves `check`, `create` and the gate CLI."""
 
     prometheus_url: str = Field(pattern=r"^https?://[^\s/]+")
+    prometheus_access: PrometheusAccess = "auto"
+    prometheus_region: str | None = None
     namespace: DnsLabel
     agent_id: DnsLabel
     tenant_id: str | None = None
@@ -143,7 +147,8 @@ def evaluate(spec: GateSpec, now: datetime, credentials: Credentials) -> Decisio
     # Blue-green: after the switch only green serves, so blue is read from the same span before it.
     stable_at = started if spec.mode == "blue_green" else now
     try:
-        client = PrometheusClient(spec.prometheus_url, credentials, spec.limits())
+        access, region = spec.prometheus_access, spec.prometheus_region
+        client = PrometheusClient(spec.prometheus_url, credentials, spec.limits(), access=access, region=region)
     except QueryError as exc:
         return Decision("error", exc.reason)
     with client:
@@ -354,6 +359,8 @@ class SloGateArgs:
     def props(self) -> dict[str, Any]:
         return {
             "prometheus_url": self.connection.url,
+            "prometheus_access": self.connection.access,
+            "prometheus_region": self.connection.region,
             "namespace": self.namespace,
             "agent_id": self.agent_id,
             "tenant_id": self.tenant_id,

@@ -13,8 +13,18 @@ from settings.base import SecretField, Settings
 GATE_UNIT_SECONDS = 60
 
 
+PrometheusAccess = Literal["auto", "direct", "kubernetes_proxy", "sigv4"]
+
+
 class PrometheusConnection(Settings):
     url: str = Field("http://kube-prometheus-stack-prometheus.monitoring.svc:9090", pattern=r"^https?://")
+    access: PrometheusAccess = Field(
+        "auto",
+        description="How the gate reaches `url` from where `up` runs: `kubernetes_proxy` through the API "
+        "server's service proxy with the runner's kubeconfig, `sigv4` signed for Amazon Managed Prometheus, "
+        "`direct`; `auto` picks the proxy for a cluster-DNS URL, SigV4 for an aps-workspaces URL.",
+    )
+    region: str | None = Field(None, description="SigV4 region; default: the one in the aps-workspaces host.")
     bearer_token: str | None = SecretField(description="Secret; or env AGENT_PLATFORM_PROMETHEUS_TOKEN at evaluation.")
     username: str | None = None
     password: str | None = SecretField(description="Secret; basic auth password.")

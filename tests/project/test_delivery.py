@@ -75,19 +75,114 @@ def test_no_event_data_is_interpolated_into_scripts(path: Path) -> None:
             assert "${{" not in step.get("run", ""), f"{path.name}: pass values through env, not into run:"
 
 
-def test_every_up_of_a_stack_shares_one_concurrency_group() -> None:
-    groups = {}
-    for path in WORKFLOWS:
-        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
-            for step in job.get("steps", []):
-                if "pulumi/actions" in step.get("uses", "") and step["with"]["command"] == "up":
-                    groups[f"{path.name}:{name}"] = (
-                        job["concurrency"]["group"],
-                        job["concurrency"]["cancel-in-progress"],
-                    )
-    assert groups["deploy.yml:up-staging"] == ("pulumi-staging", False)
-    assert groups["deploy.yml:up-prod"] == ("pulumi-prod", False)
-    assert groups["rollback.yml:rollback"] == ("pulumi-${{ needs.validate.outputs.stack }}", False)
+def runs_up(job: dict) -> bool:
+    for step in job.get("steps", []):
+        if "pulumi/actions" in step.get("uses", "") and (step.get("with") or {}).get("command") == "up":
+            return True
+        if re.search(r"\bpulumi up\b", step.get("run", "")):
+            return True
+    return False
+
+
+def up_jobs() -> dict[str, dict]:
+    return {
+        f"{path.name}:{name}": job
+        for path in WORKFLOWS
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items()
+        if runs_up(job)
+    }
+
+
+def group_of(job: dict, **context: str) -> str:
+    group = job["concurrency"]["group"]
+    for key, value in context.items():
+        group = group.replace("${{ needs.validate.outputs." + key + " }}", value)
+    return group.lower()  # GitHub: "The concurrency group name is case insensitive"
+
+
+class Concurrency:
+    """GitHub Actions concurrency as documented ("Control the concurrency of workflows and jobs",
+    https://docs.github.com/en/actions/using-jobs/using-concurrency): at most one running and one pending job
+    per group; a job queued while another of its group runs is pending, and "any existing pending job ... in
+    the same concurrency group ... will be canceled and the new queued job ... will take its place". A job
+    waiting for an environment's reviewers is counted as holding its group (the cautious reading)."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, str] = {}
+        self.pending: dict[str, str] = {}
+        self.cancelled: list[str] = []
+
+    def queue(self, job: str, group: str) -> None:
+        if group not in self.running:
+            self.running[group] = job
+            return
+        if group in self.pending:
+            self.cancelled.append(self.pending[group])
+        self.pending[group] = job
+
+    def finish(self, group: str) -> None:
+        del self.running[group]
+        if group in self.pending:
+            self.running[group] = self.pending.pop(group)
+
+
+def test_every_deploy_of_a_stack_shares_one_group_and_never_cancels_one_in_flight() -> None:
+    jobs = up_jobs()
+    assert group_of(jobs["deploy.yml:up-staging"]) == "pulumi-staging"
+    assert group_of(jobs["deploy.yml:up-prod"]) == "pulumi-prod"
+    assert all(job["concurrency"]["cancel-in-progress"] is False for job in jobs.values())
+
+
+def test_a_queued_rollback_is_neither_cancelled_by_a_later_deploy_nor_held_by_one_awaiting_reviewers() -> None:
+    jobs = up_jobs()
+    deploy, rollback = jobs["deploy.yml:up-prod"], jobs["rollback.yml:rollback"]
+    github = Concurrency()
+    github.queue("deploy #1 (waiting for prod reviewers)", group_of(deploy))
+    github.queue("rollback support-bot", group_of(rollback, stack="prod", agent="support-bot"))
+    github.queue("rollback invoice-extractor", group_of(rollback, stack="prod", agent="invoice-extractor"))
+    github.queue("deploy #2 (next push)", group_of(deploy))
+    github.queue("deploy #3 (next push)", group_of(deploy))
+    running = set(github.running.values())
+    assert {"rollback support-bot", "rollback invoice-extractor"} <= running
+    assert not any(c.startswith("rollback") for c in github.cancelled)
+    assert github.cancelled == ["deploy #2 (next push)"]  # it holds nothing #3 does not
+
+
+def test_the_concurrency_model_cancels_an_older_pending_job_of_a_shared_group() -> None:
+    """The model reproduces the failure a shared group had: a later push cancels the pending rollback."""
+    github = Concurrency()
+    github.queue("deploy #1", "pulumi-prod")
+    github.queue("rollback", "pulumi-prod")
+    github.queue("deploy #2", "pulumi-prod")
+    assert github.cancelled == ["rollback"]
+
+
+def test_the_rollback_up_waits_out_the_stack_lock_instead_of_failing() -> None:
+    (step,) = [s for s in up_jobs()["rollback.yml:rollback"]["steps"] if "pulumi up" in s.get("run", "")]
+    assert "Another update is currently in progress" in step["run"] and "sleep" in step["run"]
+    assert "set -o pipefail" in step["run"]
+
+
+def test_every_up_and_the_gate_report_have_a_kubeconfig_for_the_api_server_proxy() -> None:
+    """The gates reach Prometheus through the API server (gates/transport.py), so the runner needs one."""
+    checked = {
+        **up_jobs(),
+        "pull-request.yml:render": yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"][
+            "render"
+        ],
+    }
+    for name, job in checked.items():
+        runs = [step.get("run", "") for step in job["steps"]]
+        kube = next((i for i, run in enumerate(runs) if "aws eks update-kubeconfig" in run), None)
+        gate = next(i for i, step in enumerate(job["steps"]) if runs_up({"steps": [step]}) or "gates.cli" in runs[i])
+        assert kube is not None and kube <= gate, name
+
+
+def test_the_pull_request_gate_report_passes_the_stack_state() -> None:
+    render = yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"]["render"]
+    (step,) = [s for s in render["steps"] if "gates.cli" in s.get("run", "")]
+    assert '--state "$RUNNER_TEMP/$stack-state.json"' in step["run"]
+    assert "/export" in step["run"]
 
 
 def test_prod_waits_for_staging_smoke_checks_and_its_reviewers() -> None:
