@@ -20,9 +20,9 @@ from settings import StackSettings
 from stacks.cluster_connection import ClusterConnection, connect
 from stacks.data import account_of, build_data, data_subnet_cidrs, velero_role_name
 from stacks.observability import build_observability
+from stacks.outputs import SCHEMA_VERSION
 from stacks.workloads import build_workloads
 
-SCHEMA_VERSION = "1.0"
 PUSHGATEWAY_CHART = "prometheus-pushgateway"
 INGRESS_CHART = "ingress-nginx"
 
