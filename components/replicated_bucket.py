@@ -1,8 +1,9 @@
 """ReplicatedBucket: an S3 bucket that keeps every version, encrypted with our key, private, and copied to a replica.
 
 Both buckets get versioning (replication needs it), SSE-KMS with the key of their region, a public access
-block and owner-enforced object ownership; the source replicates every object and delete marker with its
-own IAM role. Only noncurrent versions may expire: current objects are never removed by a rule.
+block, owner-enforced object ownership and a policy refusing requests without TLS; the source replicates
+every object and delete marker with its own IAM role. Only noncurrent versions may expire: current objects
+are never removed by a rule.
 """
 
 from __future__ import annotations
@@ -19,6 +20,21 @@ from components.base.aws import AwsConfig, policy_json, service_trust
 def replication_role_name(bucket: str) -> str:
     """Known before the role exists, so the KMS key policies can name it."""
     return f"{bucket}-replication"[:64]
+
+
+def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Deny any request without TLS (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+    security-best-practices.html, `aws:SecureTransport`); a Deny is not a public grant, so the public
+    access block allows it."""
+    arn = pulumi.Output.from_input(bucket_arn)
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, arn.apply(lambda a: f"{a}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 class ReplicatedBucketConfig(AwsConfig):
@@ -143,7 +159,7 @@ class ReplicatedBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=resource.id,
             block_public_acls=True,
@@ -154,6 +170,14 @@ class ReplicatedBucket(pulumi.ComponentResource):
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=resource.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        # S3 also answers plain HTTP; refuse every request that did not arrive over TLS.
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=resource.id,
+            policy=policy_json([tls_only_statement(resource.arn)]),
+            # S3 refuses a policy change while the public access block is being written.
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[public_access]),
         )
         if config.noncurrent_version_days is not None:
             aws.s3.BucketLifecycleConfiguration(

@@ -18,7 +18,7 @@ from components.agent_service import HTTP_PORT
 from components.agent_service import INSTANCE_LABEL as INSTANCE
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests, load_resources
-from tests.stacks import ingress_oracle, netpol_oracle, rbac_oracle, redis_acl_oracle, service_oracle
+from tests.stacks import iam_oracle, ingress_oracle, netpol_oracle, rbac_oracle, redis_acl_oracle, service_oracle
 from tests.stacks.conftest import stack_settings
 from tests.stacks.redis_acl_oracle import CATEGORIES
 
@@ -299,3 +299,41 @@ def test_each_tenants_redis_user_is_confined_to_its_key_prefix(rendered: Rendere
     for user in users:
         if user["inputs"]["userName"] == "default":
             assert not any(redis_acl_oracle.parse(user["inputs"]["accessString"]).allows(c) for c in CATEGORIES)
+
+
+PLAIN_HTTP = {"aws:SecureTransport": "false"}
+TLS = {"aws:SecureTransport": "true"}
+
+
+def test_the_deny_evaluator_reads_the_secure_transport_condition() -> None:
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ]
+        }
+    )
+    assert iam_oracle.explicitly_denied(policy, "s3:GetObject", "arn:aws:s3:::b/k", PLAIN_HTTP)
+    assert not iam_oracle.explicitly_denied(policy, "s3:GetObject", "arn:aws:s3:::b/k", TLS)
+    assert not iam_oracle.explicitly_denied(policy, "s3:GetObject", "arn:aws:s3:::other/k", PLAIN_HTTP)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_bucket_refuses_requests_without_tls(rendered: Rendered, stack: str) -> None:
+    resources = load_resources(rendered(stack))
+    buckets = [r["inputs"]["bucket"] for r in resources if r["type"] == "aws:s3/bucket:Bucket"]
+    policies = [r["inputs"]["policy"] for r in resources if r["type"] == "aws:s3/bucketPolicy:BucketPolicy"]
+    assert buckets
+    for bucket in buckets:
+        arn = f"arn:aws:s3:::{bucket}"
+        for action, resource in (("s3:GetObject", f"{arn}/k"), ("s3:PutObject", f"{arn}/k"), ("s3:ListBucket", arn)):
+            assert any(iam_oracle.explicitly_denied(p, action, resource, PLAIN_HTTP) for p in policies), (
+                f"{bucket}: {action} over plain HTTP"
+            )
+            assert not any(iam_oracle.explicitly_denied(p, action, resource, TLS) for p in policies), bucket
