@@ -18,6 +18,7 @@ import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
+from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
 from planning.rollout import Release
 from settings.agents import Agent, CpuMemoryPair, Probe
 from settings.cluster import AgentNodes
@@ -31,6 +32,7 @@ UID = 10001
 CONFIG_DIR = "/app/config"
 CACHE_DIR = "/app/cache"
 SESSION_DIR = "/app/data"
+FLAGS_DIR = "/app/flags"  # the tenant's feature-flags ConfigMap; updated in place when the flags change
 TMP_DIR = "/tmp/agent"  # the image's TMPDIR and HOME; a volume at /tmp would hide it
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 ROLLOUT_TIMEOUT = "300s"
@@ -310,6 +312,7 @@ class AgentService(pulumi.ComponentResource):
         }
         volumes: list[dict[str, Any]] = [
             {"name": "config", "configMap": {"name": f"{a.name}-config"}},
+            {"name": "feature-flags", "configMap": {"name": FLAGS_CONFIGMAP}},
             {"name": "cache", "emptyDir": {"sizeLimit": str(a.agent.cache_size)}},
             {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(a.agent.tmp_size)}},
         ]
@@ -358,6 +361,7 @@ class AgentService(pulumi.ComponentResource):
         requests, limits = self.resources()
         mounts = [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "feature-flags", "mountPath": FLAGS_DIR, "readOnly": True},
             {"name": "cache", "mountPath": CACHE_DIR},
             {"name": "tmp", "mountPath": TMP_DIR},
         ]
@@ -404,6 +408,7 @@ class AgentService(pulumi.ComponentResource):
             "AGENT_TRACK": a.track,
             "TENANT_ID": a.tenant_id,
             "AGENT_RUNTIME_CANARY_PERCENTAGE": f"{a.canary_percentage:g}",
+            "AGENT_FEATURE_FLAGS_FILE": f"{FLAGS_DIR}/{FLAGS_FILE}",
             "HIVE_LIFECYCLE_ENABLED": "true",
             "HIVE_LIFECYCLE_HOST": "0.0.0.0",
             "HIVE_LIFECYCLE_PORT": str(agent.lifecycle_port),

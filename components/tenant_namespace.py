@@ -22,6 +22,7 @@ HTTP_PORT = 8000
 METRICS_PORT = 9090
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 FLAGS_CONFIGMAP = "feature-flags"
+FLAGS_FILE = "flags.json"
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class TenantNamespace(pulumi.ComponentResource):
             kind="ConfigMap",
             metadata=meta(FLAGS_CONFIGMAP),
             data={
-                "flags.json": json.dumps(args.flags.flags, sort_keys=True),
+                FLAGS_FILE: json.dumps(args.flags.flags, sort_keys=True),
                 "canary-cohort": str(args.flags.canary_cohort).lower(),
             },
             opts=in_ns,

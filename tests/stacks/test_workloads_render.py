@@ -173,3 +173,33 @@ def test_synthetic_sessions_run_in_staging_and_prod_only(rendered: Rendered, sta
         assert "agent-id" not in pod["metadata"]["labels"], "no agent Service may select a probe pod"
         env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
         assert env["METRIC"] == settings.names.synthetic_session_metric
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_agent_pod_mounts_its_tenants_feature_flags(rendered: Rendered, stack: str) -> None:
+    """A volume naming a ConfigMap that is absent from the namespace keeps the pod in ContainerCreating, and
+    one naming nothing leaves the flags unread: each agent pod mounts the flags ConfigMap of its own namespace
+    and is told where the file is."""
+    manifests = manifests_of(rendered, stack)
+    flags = {
+        (m["metadata"]["namespace"], m["metadata"]["name"]): m["data"]
+        for m in manifests.values()
+        if m["kind"] == "ConfigMap" and "flags.json" in m.get("data", {})
+    }
+    workloads = [m for m in manifests.values() if m["kind"] in WORKLOAD_KINDS and "agent-id" in m["metadata"]["labels"]]
+    assert workloads and flags
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        (container,) = [c for c in pod["containers"] if c["name"] == "agent"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        by_mount = {m["name"]: volumes.get(m["name"], {}) for m in container["volumeMounts"]}
+        mounted = [v for v in by_mount.values() if "configMap" in v]
+        names = {v["configMap"]["name"] for v in mounted}
+        ns = workload["metadata"]["namespace"]
+        (flags_name,) = [n for n in names if (ns, n) in flags]
+        mount = next(
+            m for m in container["volumeMounts"] if by_mount[m["name"]].get("configMap", {}).get("name") == flags_name
+        )
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert mount["readOnly"] and env["AGENT_FEATURE_FLAGS_FILE"] == f"{mount['mountPath']}/flags.json"
+        assert "subPath" not in mount  # a subPath mount never sees an updated ConfigMap
