@@ -22,8 +22,11 @@ the Pearson statistic of the per-unit counts against a constant rate (for a comp
 canary's share of each unit's events against a constant ratio). While that statistic is unremarkable for
 independent requests the counts stand as they are; once it is not, the dispersion is taken at its upper
 confidence bound, the evidence shrinks, and the gate holds (`inconclusive`) instead of trusting a burst.
-This is the quasi-likelihood correction with a design effect estimated from the data: it is measured, not
-proved, to keep the error rates (`benchmarks/gate_quality.py`, `tests/gates/test_decision_statistics.py`).
+A comparison takes the burstier track's dispersion for both (a track with few events cannot show its
+own), and needs MIN_EVENTS of the canary's own to pass and of stable's own to fail. A stable whose rate
+changes mid-stage shows as dispersion too, so the comparison holds. This is the quasi-likelihood
+correction with a design effect estimated from the data: it is measured, not proved, to keep the error
+rates (`benchmarks/gate_quality.py`, `benchmarks/gate_grid.py`, `tests/gates/test_decision_statistics.py`).
 
 The false-fail budget alpha is split evenly over the checks (a healthy canary must survive all of them);
 a regression shows in at least one check, so each check keeps the whole false-pass budget beta.
@@ -32,10 +35,12 @@ a regression shows in at least one check, so each check keeps the whole false-pa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Literal
+
+import numpy as np
 
 from settings.gates import SloGateCriteria
 
@@ -52,8 +57,18 @@ FAIL_ALTERNATIVES: tuple[tuple[float, float], ...] = ((1.0, 0.5), (2.0, 0.25), (
 # and then taken at its upper 95% confidence bound.
 DISPERSION_TEST = 0.01
 DISPERSION_CONFIDENCE = 0.05
+# Stable's dispersion stands for the canary's too (see `comparison_dispersion`) once it is beyond chance at
+# this stricter level: the clusters that matter are far beyond it, and chance detections in the larger
+# track would otherwise slow healthy canaries on independent traffic.
+BORROWED_DISPERSION_TEST = 0.001
 # With per-unit counts, fewer units than this cannot tell one burst from a regression: no verdict yet.
 MIN_UNITS = 3
+# A track with fewer events than this has not shown its burstiness, and "rarely failing" cannot be told
+# from "failing in rare clusters" (a track whose errors come in clusters of 50 shows none in most stages).
+# So a check passes only once the canary has this many events of its own, and a comparison fails only once
+# stable has (a stable that happened to see no cluster makes a healthy canary look worse). The other
+# directions need no floor: a cluster that happened shows itself in the per-unit counts.
+MIN_EVENTS = 10
 NORMAL = NormalDist()
 
 
@@ -213,79 +228,228 @@ def _dispersion_shown(dispersion: float) -> str:
     return f", bursty: evidence /{dispersion:.1f}" if dispersion > 1.05 else ""
 
 
-# --- over-dispersion --------------------------------------------------------------------------
+# --- the statistics on arrays: one row per rollout (the gate's own evaluation is one row) ------------
 
 
-def _chi2_quantile(df: int, q: float) -> float:
+PASS, INCONCLUSIVE, FAIL = 0, 1, 3  # verdict codes, ordered like SEVERITY
+CODES = {PASS: "pass", INCONCLUSIVE: "inconclusive", FAIL: "fail"}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One proportion of many rollouts: totals, shape (R,), and the same per unit of time, shape (R, K).
+
+    K may be 0 (no per-unit counts: the requests are taken as independent). The totals come from their
+    own queries, so they need not be the units' sums.
+    """
+
+    events: np.ndarray
+    total: np.ndarray
+    unit_events: np.ndarray
+    unit_total: np.ndarray
+
+    @classmethod
+    def of(cls, proportion: Proportion) -> Counts:
+        units = np.array(proportion.units, dtype=float).reshape(1, -1, 2)
+        return cls(
+            np.array([proportion.events], float), np.array([proportion.total], float), units[..., 0], units[..., 1]
+        )
+
+    @classmethod
+    def from_units(cls, events: np.ndarray, requests: np.ndarray) -> Counts:
+        """Counts per unit of time, shape (R, K), oldest first; the totals are their sums."""
+        events, requests = np.asarray(events, float), np.asarray(requests, float)
+        return cls(events.sum(axis=-1), requests.sum(axis=-1), events, requests)
+
+    @property
+    def busy_units(self) -> np.ndarray:
+        return (self.unit_total > 0).sum(axis=-1)
+
+    def too_few_units(self) -> np.ndarray:
+        """With per-unit counts, fewer than MIN_UNITS busy units cannot tell one burst from a regression."""
+        return (self.unit_total.shape[-1] > 0) & (self.busy_units < MIN_UNITS)
+
+
+def _chi2_quantile(df: np.ndarray | int, q: float) -> np.ndarray:
     """Wilson-Hilferty approximation: within a few percent from one degree of freedom up."""
+    df = np.asarray(df, float)
     z = NORMAL.inv_cdf(q)
-    return df * max(1e-9, 1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+    return df * np.maximum(1e-9, 1 - 2 / (9 * df) + z * np.sqrt(2 / (9 * df))) ** 3
 
 
-def _pearson(terms: Iterable[tuple[float, float, float]]) -> float:
+def _pearson(
+    observed: np.ndarray, expected: np.ndarray, variance: np.ndarray, test: float = DISPERSION_TEST
+) -> np.ndarray:
     """The over-dispersion of per-unit counts: 1 unless the data show it, then its upper confidence bound.
 
-    Each term is (observed, expected, variance) of one unit. The Pearson statistic has a chi-square law
-    with one degree of freedom per unit but one (a rate was estimated). Below its DISPERSION_TEST quantile
-    the units look independent and count as they are; above it, the dispersion is taken at the bound
-    that its chi-square law allows with DISPERSION_CONFIDENCE: a few bursts make a rough estimate,
-    and an estimate too low would let them decide.
+    Each unit contributes (observed - expected)^2 / variance where its variance is positive. The Pearson
+    statistic has a chi-square law with one degree of freedom per unit but one (a rate was estimated).
+    Below its DISPERSION_TEST quantile the units look independent and count as they are; above it, the
+    dispersion is taken at the bound that its chi-square law allows with DISPERSION_CONFIDENCE: a few
+    bursts make a rough estimate, and an estimate too low would let them decide.
     """
-    total, units = 0.0, 0
-    for observed, expected, variance in terms:
-        if variance > 0:
-            total += (observed - expected) ** 2 / variance
-            units += 1
-    df = units - 1
-    if df < 1 or total <= _chi2_quantile(df, 1 - DISPERSION_TEST):
-        return 1.0
-    return max(1.0, total / _chi2_quantile(df, DISPERSION_CONFIDENCE))
+    valid = variance > 0
+    terms = np.where(valid, (observed - expected) ** 2 / np.where(valid, variance, 1.0), 0.0)
+    total = terms.sum(axis=-1)
+    df = valid.sum(axis=-1) - 1
+    dfs = np.maximum(df, 1)
+    unremarkable = (df < 1) | (total <= _chi2_quantile(dfs, 1 - test))
+    return np.where(unremarkable, 1.0, np.maximum(1.0, total / _chi2_quantile(dfs, DISPERSION_CONFIDENCE)))
 
 
-def limit_dispersion(track: Proportion) -> float:
-    """How much more one track's per-unit event counts vary than a constant rate allows."""
-    rate = (track.events + 0.5) / (track.total + 1)
-    return _pearson((e, n * rate, n * rate * (1 - rate)) for e, n in track.units if n > 0)
+def track_dispersion(counts: Counts, test: float = DISPERSION_TEST) -> np.ndarray:
+    """How much more one track's per-unit event counts vary than a constant rate allows, shape (R,)."""
+    rate = ((counts.events + 0.5) / (counts.total + 1))[:, None]
+    n = counts.unit_total
+    return _pearson(counts.unit_events, n * rate, n * rate * (1 - rate), test)
 
 
-def comparison_dispersion(canary: Proportion, stable: Proportion) -> float:
-    """The over-dispersion of the canary-vs-stable evidence, the larger of two views of it.
+def _share_terms(canary: Counts, stable: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(observed, expected, variance) of the canary's share of each unit's events, at the totals' ratio."""
+    if canary.unit_total.shape != stable.unit_total.shape or canary.unit_total.shape[-1] == 0:
+        return None  # unpaired units: only the tracks' own dispersion can be judged
+    canary_rate = (canary.events + 0.5) / np.maximum(canary.total, 1)
+    ratio = canary_rate / ((stable.events + 0.5) / np.maximum(stable.total, 1))
+    cn, sn = canary.unit_total, stable.unit_total
+    events = canary.unit_events + stable.unit_events
+    valid = (events > 0) & (cn > 0) & (sn > 0)
+    weighted = cn * ratio[:, None]
+    p = np.where(valid, weighted / np.where(valid, weighted + sn, 1.0), 0.0)
+    return canary.unit_events, events * p, np.where(valid, events * p * (1 - p), 0.0)
+
+
+def comparison_dispersion(canary: Counts, stable: Counts) -> np.ndarray:
+    """The over-dispersion of the canary-vs-stable evidence: the largest of three views of it.
 
     The canary's share of each unit's events catches bursts in either track against the other, and
-    ignores bursts both tracks share. The share is judged against the ratio estimated from the totals,
-    which a burst of the smaller track's own can pull towards itself; so each track's own dispersion
-    counts too, weighted as it weighs in the variance of the rate ratio (1/events per track).
+    ignores bursts both tracks share. Each track's own dispersion counts too, and the larger of the two
+    stands for both: the variance of the rate ratio is φ_c/c + φ_s/s, and a track with few events of its
+    own (a canary with no errors) cannot show its burstiness, so it is taken to be at least as bursty as
+    the other track. Weighing each track's dispersion by the other's events, as an estimate of that
+    variance would, lets a canary with no errors count as independent while stable's clusters carry it.
     """
-    if not canary.units:
-        return 1.0
-    ratio = ((canary.events + 0.5) / max(canary.total, 1)) / ((stable.events + 0.5) / max(stable.total, 1))
-
-    def terms() -> Iterable[tuple[float, float, float]]:
-        if len(canary.units) != len(stable.units):
-            return  # unpaired units: only the tracks' own dispersion below can be judged
-        for (ce, cn), (se, sn) in zip(canary.units, stable.units, strict=True):
-            events = ce + se
-            if events and cn and sn:
-                p = share(cn, sn, ratio)
-                yield ce, events * p, events * p * (1 - p)
-
-    c, s = canary.events + 0.5, stable.events + 0.5
-    own = (limit_dispersion(canary) * s + limit_dispersion(stable) * c) / (c + s)
-    return max(_pearson(terms()), own)
+    own = np.maximum(track_dispersion(canary), track_dispersion(stable, BORROWED_DISPERSION_TEST))
+    terms = _share_terms(canary, stable)
+    return own if terms is None else np.maximum(_pearson(*terms), own)
 
 
-# --- comparison with stable -------------------------------------------------------------------
-
-
-def share(n_canary: float, n_stable: float, ratio: float) -> float:
+def share(n_canary: np.ndarray | float, n_stable: np.ndarray | float, ratio: float) -> np.ndarray | float:
     """The canary's expected share of all events when its rate is `ratio` times stable's."""
     return n_canary * ratio / (n_canary * ratio + n_stable)
 
 
-def _log_sum(values: Iterable[float]) -> float:
-    items = list(values)
-    top = max(items)
-    return top + math.log(sum(math.exp(v - top) for v in items))
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison's statistics, shape (R,) each."""
+
+    verdict: np.ndarray
+    log_lr: np.ndarray
+    log_fail: np.ndarray
+    dispersion: np.ndarray
+    p0: np.ndarray
+    p1: np.ndarray
+
+
+def comparison(
+    canary: Counts, stable: Counts, tolerance: float, regression: float, false_pass: float, false_fail: float
+) -> Comparison:
+    """Fail once the mixture over regressions reaches 1/false_fail and stable has MIN_EVENTS; pass once
+    LR(r1/r0) <= false_pass and the canary has MIN_EVENTS."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cn, sn = np.maximum(canary.total, 1), np.maximum(stable.total, 1)
+        p0, p1 = share(cn, sn, tolerance), share(cn, sn, regression)
+        dispersion = comparison_dispersion(canary, stable)
+
+        def log_lr_against(p: np.ndarray) -> np.ndarray:
+            # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
+            return (canary.events * np.log(p / p0) + stable.events * (np.log1p(-p) - np.log1p(-p0))) / dispersion
+
+        log_lr = log_lr_against(p1)
+        log_fail = np.logaddexp.reduce(
+            [
+                math.log(weight) + log_lr_against(share(cn, sn, regression * factor))
+                for factor, weight in FAIL_ALTERNATIVES
+            ]
+        )
+    undecidable = (canary.total == 0) | (stable.total == 0) | canary.too_few_units()
+    verdict = np.where(
+        undecidable,
+        INCONCLUSIVE,
+        np.where(
+            (log_fail >= -math.log(false_fail)) & (stable.events >= MIN_EVENTS),
+            FAIL,
+            np.where(
+                (log_lr <= math.log(false_pass)) & (canary.events >= MIN_EVENTS),
+                PASS,
+                INCONCLUSIVE,
+            ),
+        ),
+    )
+    return Comparison(verdict, log_lr, log_fail, dispersion, p0, p1)
+
+
+Number = np.ndarray | float
+_lgamma_array = np.vectorize(math.lgamma, otypes=[float])
+
+
+def _lgamma(x: Number) -> Number:
+    return _lgamma_array(x) if isinstance(x, np.ndarray) else math.lgamma(x)
+
+
+def _log_beta(a: Number, b: Number) -> Number:
+    return _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+
+
+def _prior(limit: float) -> tuple[float, float]:
+    """Beta prior with mean `limit` and spread of the order of `limit`: mass where the question is."""
+    return 1.0, (1 - limit) / limit
+
+
+def log_mixture(events: Number, total: Number, rate: float, prior: tuple[float, float]) -> Number:
+    """log of the beta-mixture likelihood ratio against the point `rate` (a test martingale at `rate`)."""
+    a, b = prior
+    return (
+        _log_beta(a + events, b + total - events)
+        - _log_beta(a, b)
+        - events * math.log(rate)
+        - (total - events) * math.log1p(-rate)
+    )
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The absolute check's statistics, shape (R,) each."""
+
+    verdict: np.ndarray
+    log_m: np.ndarray
+    dispersion: np.ndarray
+
+
+def limit_check(canary: Counts, limit: float, false_pass: float, false_fail: float) -> Limit:
+    """Pass when the anytime-valid upper bound is below `limit`, fail when the lower one is above it."""
+    dispersion = track_dispersion(canary)
+    total = np.maximum(canary.total, 1)
+    # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
+    log_m = log_mixture(canary.events / dispersion, total / dispersion, limit, _prior(limit))
+    estimate = canary.events / total
+    undecidable = (canary.total == 0) | canary.too_few_units()
+    verdict = np.where(
+        undecidable,
+        INCONCLUSIVE,
+        np.where(
+            (estimate > limit) & (log_m >= -math.log(false_fail)),
+            FAIL,
+            np.where(
+                (estimate < limit) & (log_m >= -math.log(false_pass)),
+                PASS,
+                INCONCLUSIVE,
+            ),
+        ),
+    )
+    return Limit(verdict, log_m, dispersion)
+
+
+# --- comparison with stable: one gate's check ------------------------------------------------------
 
 
 def _log_lr_step(p: float, p0: float, p1: float) -> float:
@@ -310,38 +474,54 @@ def compare(
         return Check(name, "inconclusive", f"no {idle} requests yet", threshold, canary, stable)
     if early := _too_few_units(name, canary, threshold, stable):
         return early
-    p0 = share(canary.total, stable.total, tolerance)
-    p1 = share(canary.total, stable.total, regression)
-    dispersion = comparison_dispersion(canary, stable)
+    result = comparison(Counts.of(canary), Counts.of(stable), tolerance, regression, false_pass, false_fail)
+    verdict: Verdict = CODES[int(result.verdict[0])]  # type: ignore[assignment]
+    log_lr, log_fail = float(result.log_lr[0]), float(result.log_fail[0])
+    dispersion = float(result.dispersion[0])
+    p0, p1 = float(result.p0[0]), float(result.p1[0])
     head += _dispersion_shown(dispersion)
-
-    def log_lr_against(p: float) -> float:
-        # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
-        return (canary.events * math.log(p / p0) + stable.events * (math.log1p(-p) - math.log1p(-p0))) / dispersion
-
-    log_lr = log_lr_against(p1)
-    log_fail = _log_sum(
-        math.log(weight) + log_lr_against(share(canary.total, stable.total, regression * factor))
-        for factor, weight in FAIL_ALTERNATIVES
-    )
     p_healthy = math.exp(min(0.0, -log_fail))
     p_regression = math.exp(min(0.0, log_lr))
-    if log_fail >= -math.log(false_fail):
-        verdict: Verdict = "fail"
-        reason = f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})"
-    elif log_lr <= math.log(false_pass):
-        verdict = "pass"
-        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})"
-    else:
-        verdict = "inconclusive"
-        reason = f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
     more = None
-    if verdict == "inconclusive":
+    if verdict == "fail":
+        reason = f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})"
+    elif verdict == "pass":
+        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})"
+    elif log_fail >= -math.log(false_fail):  # held by stable's event floor
+        reason = (
+            f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, but {versus} has only {stable.events} events: a "
+            f"failure needs {MIN_EVENTS} of {versus}'s own, so that its burstiness is measured)"
+        )
+        more = _more_events(stable.events, stable.total, canary.total, stable.total)
+    elif log_lr <= math.log(false_pass) and canary.events < MIN_EVENTS:
+        reason = (
+            f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES}, but the canary has only {canary.events} events: "
+            f"a pass needs {MIN_EVENTS} of its own, so that its burstiness is measured)"
+        )
+        more = _more_events(canary.events, canary.total, canary.total, stable.total, stable.events)
+    else:
+        reason = f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
+    if verdict == "inconclusive" and more is None:
         more = _more_for_comparison(canary, stable, tolerance, regression, log_lr, false_pass, false_fail, p0, p1)
         more = min(NEVER, math.ceil(more * dispersion))
     return Check(
         name, verdict, reason, threshold, canary, stable, log_lr, p_healthy, p_regression, None, more, "", dispersion
     )
+
+
+def _more_events(events: int, total: int, canary_total: int, stable_total: int, other_events: int | None = None) -> int:
+    """Canary requests until a track has MIN_EVENTS at its rate so far (at most one event in all seen, if none;
+    for a canary without events, stable's rate stands in)."""
+    if events:
+        rate = events / total
+    elif other_events:
+        rate = other_events / stable_total
+    else:
+        rate = 1 / (canary_total + stable_total)
+    track_requests = (MIN_EVENTS - events) / rate
+    # Requests of the track in hand, converted to canary requests at the stage's traffic split.
+    per_canary = total / canary_total if canary_total else 1.0
+    return min(NEVER, max(1, math.ceil(track_requests / per_canary)))
 
 
 def _more_for_comparison(
@@ -361,33 +541,13 @@ def _more_for_comparison(
     healthy = ratio_hat <= math.sqrt(tolerance * regression)
     drift = _log_lr_step(p0 if healthy else p1, p0, p1)
     distance = (log_lr - math.log(false_pass)) if healthy else (-math.log(false_fail / 2) - log_lr)
-    events_needed = distance / abs(drift)
+    events_needed = max(distance, 0.0) / abs(drift)
     # With no events yet in either track, the rate is at most about one event in all requests seen.
     per_canary_request = max(events, 1) / canary.total
-    return min(NEVER, math.ceil(events_needed / per_canary_request))
+    return min(NEVER, max(1, math.ceil(events_needed / per_canary_request)))
 
 
-# --- absolute limit ---------------------------------------------------------------------------
-
-
-def _log_beta(a: float, b: float) -> float:
-    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-
-
-def _prior(limit: float) -> tuple[float, float]:
-    """Beta prior with mean `limit` and spread of the order of `limit`: mass where the question is."""
-    return 1.0, (1 - limit) / limit
-
-
-def log_mixture(events: float, total: float, rate: float, prior: tuple[float, float]) -> float:
-    """log of the beta-mixture likelihood ratio against the point `rate` (a test martingale at `rate`)."""
-    a, b = prior
-    return (
-        _log_beta(a + events, b + total - events)
-        - _log_beta(a, b)
-        - events * math.log(rate)
-        - (total - events) * math.log1p(-rate)
-    )
+# --- absolute limit: one gate's check ----------------------------------------------------------
 
 
 def confidence_bounds(events: float, total: float, level: float, prior: tuple[float, float]) -> tuple[float, float]:
@@ -418,10 +578,10 @@ def below_limit(
     if early := _too_few_units(name, canary, threshold):
         return early
     prior = _prior(limit)
-    dispersion = limit_dispersion(canary)
-    # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
+    result = limit_check(Counts.of(canary), limit, false_pass, false_fail)
+    verdict: Verdict = CODES[int(result.verdict[0])]  # type: ignore[assignment]
+    log_m, dispersion = float(result.log_m[0]), float(result.dispersion[0])
     events, total = canary.events / dispersion, canary.total / dispersion
-    log_m = log_mixture(events, total, limit, prior)
     estimate = canary.rate
     p_value = math.exp(min(0.0, -log_m))
     interval = None
@@ -433,14 +593,11 @@ def below_limit(
     shown = f" [{_pct(interval[0])}, {_pct(interval[1])}]" if interval else ""
     head = f"canary {_pct(estimate)}{shown} (n={canary.total}{_dispersion_shown(dispersion)}"
     more = None
-    if estimate > limit and log_m >= -math.log(false_fail):
-        verdict: Verdict = "fail"
+    if verdict == "fail":
         reason = f"{head}, {_p(p_value)}, limit {threshold})"
-    elif estimate < limit and log_m >= -math.log(false_pass):
-        verdict = "pass"
+    elif verdict == "pass":
         reason = f"{head}, {_p(p_value)} for ≥ {_pct(limit)})"
     else:
-        verdict = "inconclusive"
         reason = f"{head}, limit {threshold} not yet excluded or exceeded)"
         more = min(NEVER, math.ceil(_more_for_limit(events, total, limit, prior, false_pass, false_fail) * dispersion))
     p_healthy, p_regression = _split_p(estimate, limit, p_value)
@@ -478,6 +635,20 @@ def _more_for_limit(
 # --- the gate ---------------------------------------------------------------------------------
 
 
+CheckKind = Literal["compare", "limit"]
+
+
+def check_plan(criteria: SloGateCriteria) -> list[tuple[str, str, CheckKind, float]]:
+    """The gate's checks: (name, the proportion it judges, comparison or absolute limit, tolerance or limit)."""
+    return [
+        ("error_ratio", "errors", "compare", criteria.error_ratio_vs_stable),
+        ("error_slo", "errors", "limit", criteria.error_ratio_max),
+        ("latency_p95", "slow", "compare", criteria.slow_ratio_vs_stable),
+        ("latency_p95_slo", "slow", "limit", criteria.slow_ratio_max),
+        ("latency_p99_slo", "very_slow", "limit", criteria.very_slow_ratio_max),
+    ]
+
+
 def decide(
     canary: Track,
     stable: Track,
@@ -487,21 +658,54 @@ def decide(
     bounds: bool = True,
 ) -> Decision:
     """All checks, combined: any fail fails, then error, then inconclusive; pass needs every check to pass."""
-    alpha = criteria.false_fail_rate / 5
-    beta = criteria.false_pass_rate
-    regression = criteria.regression_factor
+    plan = check_plan(criteria)
+    alpha, beta = criteria.false_fail_rate / len(plan), criteria.false_pass_rate
     checks = [
         compare(
-            "error_ratio", canary.errors, stable.errors, criteria.error_ratio_vs_stable, regression, beta, alpha, versus
-        ),
-        below_limit("error_slo", canary.errors, criteria.error_ratio_max, beta, alpha, bounds),
-        compare(
-            "latency_p95", canary.slow, stable.slow, criteria.slow_ratio_vs_stable, regression, beta, alpha, versus
-        ),
-        below_limit("latency_p95_slo", canary.slow, criteria.slow_ratio_max, beta, alpha, bounds),
-        below_limit("latency_p99_slo", canary.very_slow, criteria.very_slow_ratio_max, beta, alpha, bounds),
+            name, getattr(canary, kind), getattr(stable, kind), value, criteria.regression_factor, beta, alpha, versus
+        )
+        if how == "compare"
+        else below_limit(name, getattr(canary, kind), value, beta, alpha, bounds)
+        for name, kind, how, value in plan
     ]
     return combine(checks, canary.errors.total, timing)
+
+
+@dataclass(frozen=True)
+class TrackCounts:
+    """One track of many rollouts: each proportion as `Counts`."""
+
+    errors: Counts
+    slow: Counts
+    very_slow: Counts
+
+    @classmethod
+    def from_units(
+        cls, requests: np.ndarray, errors: np.ndarray, slow: np.ndarray, very_slow: np.ndarray
+    ) -> TrackCounts:
+        """Counts per unit of time, shape (R, K) each, oldest first."""
+        return cls(*(Counts.from_units(events, requests) for events in (errors, slow, very_slow)))
+
+
+def verdicts(canary: TrackCounts, stable: TrackCounts, criteria: SloGateCriteria, timing: Timing) -> np.ndarray:
+    """The gate's verdict for many rollouts at once, shape (R,): what `decide` gives each, without reports.
+
+    The same statistics as `decide` (which runs them on one row), for simulations of thousands of
+    rollouts; `tests/gates/test_decision_statistics.py` checks the two agree.
+    """
+    plan = check_plan(criteria)
+    alpha, beta = criteria.false_fail_rate / len(plan), criteria.false_pass_rate
+    codes = np.full(canary.errors.total.shape, PASS)
+    for _, kind, how, value in plan:
+        c = getattr(canary, kind)
+        if how == "compare":
+            code = comparison(c, getattr(stable, kind), value, criteria.regression_factor, beta, alpha).verdict
+        else:
+            code = limit_check(c, value, beta, alpha).verdict
+        codes = np.maximum(codes, code)
+    if timing.elapsed_seconds < timing.min_seconds:
+        codes = np.where(codes == PASS, INCONCLUSIVE, codes)
+    return np.array([CODES[PASS], CODES[INCONCLUSIVE], "", CODES[FAIL]], dtype=object)[codes]
 
 
 def combine(checks: Sequence[Check], canary_requests: int, timing: Timing) -> Decision:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gates.decision import Timing, Track, decide
+from gates.decision import Timing, TrackCounts, verdicts
 from settings.gates import SloGateCriteria
 
 LOOK_SECONDS = 300
@@ -44,6 +44,7 @@ def simulate(
 
     Traffic is Poisson per minute; events are binomial thinning of it, summed from the start of the stage
     as the gate's `increase(...[stage])` queries see them and given per minute as its range queries do.
+    All rollouts are judged at once by `gates.decision.verdicts` (what `decide` gives each one).
     """
     criteria = criteria or SloGateCriteria()
     rng = np.random.default_rng(seed)
@@ -63,20 +64,17 @@ def simulate(
 
     canary = track(canary_per_unit, (truth.error_factor, truth.slow_factor, truth.very_slow_factor))
     stable = track(stable_per_unit, (1.0, 1.0, 1.0))
-    outcomes: Counter[str] = Counter()
-    for i in range(rollouts):
-        verdict = "inconclusive"
-        for look in looks:
-            t = look * UNITS_PER_LOOK
-            timing = Timing(look * LOOK_SECONDS, min_looks * LOOK_SECONDS, horizon * LOOK_SECONDS)
-            decision = decide(_track(canary, i, t), _track(stable, i, t), criteria, timing, bounds=False)
-            verdict = decision.verdict
-            if verdict in ("pass", "fail"):
-                break
-        outcomes[verdict] += 1
-    return outcomes
+    final = np.full(rollouts, "inconclusive", dtype=object)
+    open_ = np.ones(rollouts, dtype=bool)
+    for look in looks:
+        t = look * UNITS_PER_LOOK
+        timing = Timing(look * LOOK_SECONDS, min_looks * LOOK_SECONDS, horizon * LOOK_SECONDS)
+        current = verdicts(_track(canary, t), _track(stable, t), criteria, timing)
+        final[open_] = current[open_]
+        open_ &= ~np.isin(current, ("pass", "fail"))
+    return Counter(final.tolist())
 
 
-def _track(arrays: tuple[np.ndarray, ...], i: int, units: int) -> Track:
-    """The first `units` minutes' counts, in total and per minute."""
-    return Track.from_units(*(a[i, :units].tolist() for a in arrays))
+def _track(arrays: tuple[np.ndarray, ...], units: int) -> TrackCounts:
+    """Every rollout's first `units` minutes, in total and per minute."""
+    return TrackCounts.from_units(*(a[:, :units] for a in arrays))
