@@ -89,6 +89,8 @@ class PrometheusClient:
         access: Access = "auto",
         region: str | None = None,
     ):
+        # The deadline counts from here: finding the transport's credentials is part of the evaluation.
+        self._deadline = monotonic() + limits.deadline_seconds
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise QueryError(f"Prometheus URL {url!r} is not an http(s) URL")
@@ -100,7 +102,6 @@ class PrometheusClient:
         self.credentials = credentials
         self.limits = limits
         self._monotonic = monotonic
-        self._deadline = monotonic() + limits.deadline_seconds
         self._session = requests.Session()
         retry = Retry(
             total=limits.retries,
