@@ -54,10 +54,13 @@ class Platform:
 
 
 def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tuple[k8s.Provider, aws.Provider]:
+    # A provider that renders YAML never reaches a cluster; the Kubernetes provider refuses a kubeconfig or
+    # context beside renderYamlToDirectory, so the cluster connection goes to the Argo CD applier only.
+    rendering = settings.gitops.render_yaml_to is not None
     k8s_provider = k8s.Provider(
         "k8s",
-        kubeconfig=cluster.kubeconfig,
-        context=cluster.context,
+        kubeconfig=None if rendering else cluster.kubeconfig,
+        context=None if rendering else cluster.context,
         render_yaml_to_directory=settings.gitops.render_yaml_to,
         enable_server_side_apply=True,
     )

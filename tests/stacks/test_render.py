@@ -208,6 +208,8 @@ def test_outputs_contract(rendered: Callable[[str], Path], stack: str) -> None:
 
 
 def test_gitops_mode_writes_manifests_for_argo_cd(tmp_path: Path) -> None:
+    """The Kubernetes provider's CheckConfig fails `"kubeconfig" arg is not compatible with
+    "renderYamlToDirectory" arg` (and so for context, cluster): pulumi-kubernetes provider/pkg/provider/provider.go."""
     project = project_copy(tmp_path)
 
     def gitops(config: dict) -> None:
@@ -222,6 +224,8 @@ def test_gitops_mode_writes_manifests_for_argo_cd(tmp_path: Path) -> None:
     resources = load_resources(tmp_path / "out" / "staging")
     providers = {r["name"]: r for r in resources if r["type"] == "pulumi:providers:kubernetes"}
     assert providers["k8s"]["inputs"]["renderYamlToDirectory"] == "deploy/staging"
+    assert "kubeconfig" not in providers["k8s"]["inputs"] and "context" not in providers["k8s"]["inputs"]
+    assert "kubeconfig" in providers["k8s-argocd"]["inputs"]  # the applier still reaches the cluster
     assert "renderYamlToDirectory" not in providers["k8s-argocd"]["inputs"]
     app = next(r for r in resources if r["type"] == "kubernetes:argoproj.io/v1alpha1:Application")
     assert app["provider"] == providers["k8s-argocd"]["urn"]
