@@ -77,7 +77,7 @@ class AgentServiceArgs:
     canary_percentage: float
     names: SharedNames
     nodes: AgentNodes
-    promoted_at: pulumi.Input[str] | None = None
+    promoted_at: pulumi.Input[str | None] = None
     """When this release was promoted (the gate's `passed_at`); workload metadata only, never the pod template."""
     crd_installers: Sequence[pulumi.Resource] = ()
     """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
@@ -152,7 +152,7 @@ class AgentService(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            workload: pulumi.CustomResource = KubernetesObject(
+            workload = KubernetesObject(
                 f"{name}-workload",
                 api_version="apps/v1",
                 kind="StatefulSet",

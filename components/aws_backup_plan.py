@@ -54,7 +54,7 @@ class AwsBackupPlan(pulumi.ComponentResource):
         )
         self._lock(f"{name}-vault-lock", self.vault, b, kept)
         self.dr_vault_arn = None
-        copy_actions: list[dict[str, Any]] = []
+        copy_actions: list[aws.backup.PlanRuleCopyActionArgsDict] = []
         if b.copy_to_dr:
             if config.dr_provider is None or config.dr_kms_key_arn is None:
                 raise ValueError(f"{name}: copy_to_dr needs dr_provider and dr_kms_key_arn")
@@ -86,21 +86,20 @@ class AwsBackupPlan(pulumi.ComponentResource):
             )
             for policy in SERVICE_POLICIES
         ]
+        daily: aws.backup.PlanRuleArgsDict = {
+            "rule_name": "daily",
+            "target_vault_name": self.vault.name,
+            "schedule": b.schedule,
+            "start_window": b.start_window_minutes,
+            "completion_window": b.completion_window_minutes,
+            "lifecycle": {"delete_after": b.retention_days},
+            "copy_actions": copy_actions,
+            "recovery_point_tags": config.tags,
+        }
         self.plan = aws.backup.Plan(
             f"{name}-plan",
             name=config.plan_name,
-            rules=[
-                {
-                    "rule_name": "daily",
-                    "target_vault_name": self.vault.name,
-                    "schedule": b.schedule,
-                    "start_window": b.start_window_minutes,
-                    "completion_window": b.completion_window_minutes,
-                    "lifecycle": {"delete_after": b.retention_days},
-                    "copy_actions": copy_actions,
-                    "recovery_point_tags": config.tags,
-                }
-            ],
+            rules=[daily],
             tags=config.tags,
             opts=child,
         )

@@ -106,7 +106,7 @@ class CanaryRollout(pulumi.ComponentResource):
         # At the promoting stage the stable track takes the canary release once the gate passed; the canary
         # track goes in the same `up`, deleted only after stable has rolled out, so some track always serves.
         stable_release: pulumi.Input[Release] = plan.stable
-        promoted_at: pulumi.Input[str] | None = agent.promoted_at
+        promoted_at: pulumi.Input[str | None] = agent.promoted_at
         if plan.promotes and plan.canary is not None:
             canary = plan.canary
             stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
@@ -118,7 +118,10 @@ class CanaryRollout(pulumi.ComponentResource):
         stable_scale = args.scale
         canary_scale = args.scale
         if ratio_split:
-            total = int(args.scale.replicas or args.scale.min_replicas)
+            replicas = args.scale.replicas
+            if replicas is not None and not isinstance(replicas, int):
+                raise TypeError(f"{name}: a replica split needs a plain replica count, not an Output")
+            total = replicas or args.scale.min_replicas
             split = lift(result, lambda o: replica_split(total, o.weight))
             stable_scale = replace(args.scale, replicas=lift(split, lambda s: s[0]))
             canary_scale = replace(args.scale, replicas=lift(split, lambda s: s[1]))
@@ -237,7 +240,7 @@ class CanaryRollout(pulumi.ComponentResource):
         release: pulumi.Input[Release],
         scale: Scale,
         lifecycle_state: str,
-        promoted_at: pulumi.Input[str] | None,
+        promoted_at: pulumi.Input[str | None],
     ) -> AgentService:
         a = self._args
         return AgentService(

@@ -145,7 +145,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.port = self.instance.port
         self.arn = self.instance.arn
         self.resource_id = self.instance.resource_id
-        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda s: s[0].secret_arn if s else "")
+        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda s: (s[0].secret_arn or "") if s else "")
         self.register_outputs(
             {
                 "address": self.address,

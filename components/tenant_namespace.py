@@ -270,8 +270,8 @@ class TenantNamespace(pulumi.ComponentResource):
 
 def _private_ranges(vpc_cidr: str) -> list[str]:
     """The private ranges, plus the VPC's own range when it is not already inside one of them."""
-    vpc = ipaddress.ip_network(vpc_cidr)
-    ranges = [ipaddress.ip_network(r) for r in PRIVATE_RANGES]
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    ranges = [ipaddress.IPv4Network(r) for r in PRIVATE_RANGES]
     if not any(vpc.subnet_of(r) for r in ranges):
         ranges.append(vpc)
     return sorted(str(r) for r in ranges)

@@ -46,11 +46,11 @@ class GateResult:
 def stage_starts(state: dict[str, Any] | None) -> dict[tuple[str, str | None, int], str]:
     """StageClock outputs in a `pulumi stack export`: (agent, tenant, stage) -> applied_at."""
     resources = ((state or {}).get("deployment") or {}).get("resources") or []
-    starts = {}
+    starts: dict[tuple[str, str | None, int], str] = {}
     for resource in resources:
         outputs = resource.get("outputs") or {}
         if resource.get("type") == STAGE_CLOCK_TYPE and "applied_at" in outputs:
-            key = (outputs.get("agent_id"), outputs.get("tenant_id"), int(outputs.get("stage", -1)))
+            key = (str(outputs.get("agent_id")), outputs.get("tenant_id"), int(outputs.get("stage", -1)))
             starts[key] = outputs["applied_at"]
     return starts
 

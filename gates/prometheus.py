@@ -278,6 +278,7 @@ def _tracking(pool: type[HTTPConnectionPool], connections: weakref.WeakSet) -> t
 def _single_value(body: bytes, promql: str) -> float:
     data = _data(body, promql)
     kind, result = data.get("resultType"), data.get("result")
+    sample: Any  # a [time, "value"] pair when well formed; anything else fails below
     if kind == "scalar":
         sample = result
     elif kind == "vector" and isinstance(result, list):
@@ -310,7 +311,8 @@ def _series_values(body: bytes, promql: str) -> dict[float, float]:
         raise QueryError(f"{len(result)} series for {promql}; expected one")
     values = result[0].get("values") if isinstance(result[0], dict) else None
     out: dict[float, float] = {}
-    for sample in values if isinstance(values, list) else [None]:
+    samples: list[Any] = values if isinstance(values, list) else [None]
+    for sample in samples:
         try:
             at, value = float(sample[0]), float(sample[1])
         except (TypeError, ValueError, IndexError):

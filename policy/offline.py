@@ -10,6 +10,7 @@ Exit status 1 when a mandatory violation is not covered by `policy/exceptions.ya
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def run_rules(records: list[dict[str, Any]], rules: tuple[Rule, ...] = RULES) ->
             args = ResourceValidationArgs(
                 resource.resource_type, resource.props, resource.urn, resource.name, resource.opts, None
             )
-            rule.validate(args, lambda message, urn=None, r=resource: report(message, urn, default=r.urn))
+            rule.validate(args, functools.partial(report, default=resource.urn))
     return found
 
 

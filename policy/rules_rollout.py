@@ -71,7 +71,8 @@ def _context(args: StackValidationArgs, report_violation: ReportViolation) -> tu
         if stack == "prod":
             report_violation(
                 f"cannot read the settings of stack {stack}: {error}. Fix the stack file; rollout "
-                "rules cannot be checked without it."
+                "rules cannot be checked without it.",
+                None,
             )
         return None
     return (settings, stack) if settings.environment == "prod" else None

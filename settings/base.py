@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -52,6 +52,6 @@ def is_placeholder(value: str) -> bool:
     return value.startswith(PLACEHOLDER_PREFIX)
 
 
-def SecretField(default: object = None, description: str = "") -> object:  # noqa: N802 - reads like Field
+def SecretField(default: Any = None, description: str = "") -> Any:  # noqa: N802 - reads like Field
     """A field whose value must only ever come from `pulumi config set --secret`."""
     return Field(default=default, description=description, json_schema_extra={SECRET_MARK: True})

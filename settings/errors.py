@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 NAMESPACE = "agent-platform"
 
@@ -65,7 +66,7 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
+def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -82,9 +82,9 @@ class RolloutMode(Settings):
 class RolloutChecklist(Settings):
     """The production rollout checklist; each item is backed by settings or the agent's checklist evidence."""
 
-    require: list[RequiredItem] = Field(default_factory=lambda: list(RequiredItem.__args__))
+    require: list[RequiredItem] = Field(default_factory=lambda: list(get_args(RequiredItem)))
     rollout_mode: RolloutMode = RolloutMode()
-    block_if: list[BlockingFlag] = Field(default_factory=lambda: list(BlockingFlag.__args__))
+    block_if: list[BlockingFlag] = Field(default_factory=lambda: list(get_args(BlockingFlag)))
     min_trace_coverage: float = Field(0.99, gt=0, le=1, description="Share of runs with a trace_id.")
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from settings.base import Settings
 from settings.slo import DURATION_PATTERN
+
+TicketPriority = Literal["P2", "P3"]
+TICKET_PRIORITIES: tuple[TicketPriority, ...] = get_args(TicketPriority)
 
 
 class Receiver(Settings):
@@ -53,8 +56,8 @@ class Observability(Settings):
     )
     scrape_interval: str = Field("15s", pattern=DURATION_PATTERN)
     rule_interval: str = Field("30s", pattern=DURATION_PATTERN)
-    ticket_receivers: dict[Literal["P2", "P3"], str] = Field(
-        default_factory=lambda: {"P2": "tickets", "P3": "tickets"},
+    ticket_receivers: dict[TicketPriority, str] = Field(
+        default_factory=lambda: dict.fromkeys(TICKET_PRIORITIES, "tickets"),
         description="Receivers of ticket alerts; P1 pages the agent's `oncall_receiver`.",
     )
     receivers: dict[str, Receiver] = Field(

@@ -81,7 +81,7 @@ class Tier(Settings):
 
 
 # The architecture notes' quota for a premium tenant in production; other cells scale it.
-_PREMIUM_PROD = {
+_PREMIUM_PROD: dict[str, str | int] = {
     "requests_cpu": "100",
     "requests_memory": "200Gi",
     "limits_cpu": "200",
@@ -120,13 +120,13 @@ def _scaled_quota(factor: Decimal) -> Quota:
     """Scale the notes' quota; CPU rounds up to whole cores and sizes to whole Gi so the table reads well."""
 
     def cpu(key: str) -> str:
-        return format_cpu(Decimal(math.ceil(parse_quantity(_PREMIUM_PROD[key]) * factor)))
+        return format_cpu(Decimal(math.ceil(parse_quantity(str(_PREMIUM_PROD[key])) * factor)))
 
     def size(key: str) -> str:
-        return format_bytes(Decimal(math.ceil(parse_quantity(_PREMIUM_PROD[key]) * factor / GIB)) * GIB)
+        return format_bytes(Decimal(math.ceil(parse_quantity(str(_PREMIUM_PROD[key])) * factor / GIB)) * GIB)
 
     def count(key: str) -> int:
-        return max(_MIN_OBJECTS, int(Decimal(_PREMIUM_PROD[key]) * factor))
+        return max(_MIN_OBJECTS, int(Decimal(str(_PREMIUM_PROD[key])) * factor))
 
     return Quota(
         requests_cpu=cpu("requests_cpu"),

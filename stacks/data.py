@@ -163,7 +163,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
         opts = pulumi.ResourceOptions(provider=site.provider)
         dr_opts = pulumi.ResourceOptions(provider=site.dr_provider)
         replicators = [replication_role_name(_bucket(site, p)) for p in ("agent-data", "velero")]
-        users = [*replicators, velero_role] + ([s.data.ebs_csi_role_name] if site.key == PRIMARY else [])
+        key_users = [*replicators, velero_role] + ([s.data.ebs_csi_role_name] if site.key == PRIMARY else [])
         alias = s.names.kms_alias_for(env, site.region)
         key = KmsKey(
             f"{site.prefix}-kms",
@@ -173,7 +173,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
                 alias=alias,
                 account_id=account,
                 services=SITE_SERVICES,
-                role_arns=[role_arn(account, name) for name in users],
+                role_arns=[role_arn(account, name) for name in key_users],
                 protect=protect,
             ),
             opts=opts,

@@ -134,7 +134,7 @@ def build_observability(platform: Platform) -> dict[str, Any]:
                 namespace=s.namespace(tenant.id),
                 tenant_id=tenant.id,
                 oncall=oncall,
-                tickets=dict(obs.ticket_receivers),
+                tickets={str(priority): receiver for priority, receiver in obs.ticket_receivers.items()},
                 receivers=receivers(s, names),
                 secret_name=obs.receiver_secret,
                 labels=obs.alertmanager_config_selector,
