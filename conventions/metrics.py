@@ -25,6 +25,9 @@ PROVIDER = "provider"
 MODEL = "model"
 TOOL = "tool"
 CODE = "code"
+TOKEN_TYPE = "token_type"
+"""`input` or `output`: the OpenTelemetry GenAI conventions' `gen_ai.token.type` values, as a label."""
+TOKEN_TYPES: tuple[str, ...] = ("input", "output")
 # Labels the ServiceMonitor adds from the target (pod labels and metadata).
 NAMESPACE = "namespace"
 POD = "pod"
@@ -48,6 +51,9 @@ class Metric:
     source: Source = "runtime"
     exported: bool = True
     """False: the runtime does not export it yet; rules on it stay silent until it does."""
+    required: bool = False
+    """True: the agent contract requires every image to export it, per agent, tenant and version (the SLO
+    gate's checks read it, and a check whose series is missing is `error`, never `pass`)."""
     buckets: tuple[float, ...] = ()
 
     @property
@@ -65,6 +71,7 @@ REQUESTS = Metric(
     "counter",
     (*_RUNTIME_LABELS, CAPABILITY, STATUS),
     "Requests served, by outcome; `status` values in `names.error_statuses` count as failed.",
+    required=True,
 )
 REQUEST_DURATION = Metric(
     "agent_request_duration_seconds",
@@ -72,6 +79,7 @@ REQUEST_DURATION = Metric(
     (*_RUNTIME_LABELS, CAPABILITY),
     "Request latency; latency SLOs count requests over a bucket boundary.",
     buckets=LATENCY_BUCKETS,
+    required=True,
 )
 ERRORS = Metric(
     "agent_errors_total",
@@ -82,25 +90,42 @@ ERRORS = Metric(
 LLM_TOKENS = Metric(
     "agent_llm_tokens_total",
     "counter",
-    (*_RUNTIME_LABELS, PROVIDER, MODEL),
-    "LLM tokens used (prompt and completion).",
+    (*_RUNTIME_LABELS, PROVIDER, MODEL, TOKEN_TYPE),
+    "LLM tokens used, `token_type` `input` (prompt) or `output` (completion), counted when the provider "
+    "answers; the gate judges tokens per request of each type, and cost from `gates.agent.prices` per model.",
+    required=True,
 )
 LLM_COST = Metric(
     "agent_llm_cost_usd_total",
     "counter",
     (*_RUNTIME_LABELS, PROVIDER, MODEL),
-    "LLM spend in USD. The Python client adds `_total` to counters: `agent_llm_cost_usd` matches nothing.",
+    "LLM spend in USD as the runtime prices it (optional: the gate prices tokens itself, from settings). "
+    "The Python client adds `_total` to counters: `agent_llm_cost_usd` matches nothing.",
 )
 LLM_RESPONSES = Metric(
     "agent_llm_responses_total",
     "counter",
     (*_RUNTIME_LABELS, PROVIDER, MODEL, CODE),
-    "LLM provider responses by HTTP status code.",
+    "LLM provider calls by the HTTP status code of the answer (`code` `5..` is the provider failing); a call "
+    "that got no answer (connection refused, timeout) counts as `599`, a provider failure too.",
     exported=False,
+    required=True,
 )
-TOOL_CALLS = Metric("agent_tool_calls_total", "counter", (*_RUNTIME_LABELS, TOOL), "Tool invocations.", exported=False)
+TOOL_CALLS = Metric(
+    "agent_tool_calls_total",
+    "counter",
+    (*_RUNTIME_LABELS, TOOL),
+    "Tool invocations, failed or not.",
+    exported=False,
+    required=True,
+)
 TOOL_FAILURES = Metric(
-    "agent_tool_failures_total", "counter", (*_RUNTIME_LABELS, TOOL), "Tool invocations that failed.", exported=False
+    "agent_tool_failures_total",
+    "counter",
+    (*_RUNTIME_LABELS, TOOL),
+    "Tool invocations that failed (a subset of `agent_tool_calls_total`: the same labels, counted with it).",
+    exported=False,
+    required=True,
 )
 SESSION_TOKENS_MAX = Metric(
     "agent_session_tokens_max",
@@ -217,6 +242,11 @@ CATALOG: dict[str, Metric] = {
         CPU_THROTTLED_PERIODS,
     )
 }
+
+
+def required_metrics() -> tuple[Metric, ...]:
+    """What the agent contract requires an image to export (`docs/gates.md`, `docs/agent-contract.md`)."""
+    return tuple(m for m in CATALOG.values() if m.required)
 
 
 def known_series() -> dict[str, Metric]:
