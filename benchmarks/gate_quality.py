@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from benchmarks import gate_grid, traffic
 from benchmarks import gate_methods as methods
-from benchmarks import traffic
 from benchmarks.traffic import TRUTHS, Rollouts, Truth
-from gates.decision import Timing
+from gates.decision import Timing, TrackCounts, verdicts
 from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, track_queries
 from gates.slo_gate import GateSpec, evaluate
@@ -100,16 +100,9 @@ def verdicts_at(method: str, rollouts: Rollouts, minute: int, sample_size: int) 
     canary, stable = rollouts.cumulative("canary", minute), rollouts.cumulative("stable", minute)
     n = len(next(a for a in (rollouts.canary, rollouts.stable) if a is not None))
     if method == "ours":
-        out = [
-            methods.ours(
-                None if rollouts.canary is None else rollouts.canary[i, :minute],
-                None if rollouts.stable is None else rollouts.stable[i, :minute],
-                CRITERIA,
-                timing(minute),
-            )
-            for i in range(n)
-        ]
-        return np.array(out)
+        if rollouts.canary is None or rollouts.stable is None:
+            return np.full(n, "error", dtype=object)  # the gate reports a missing track as an error
+        return verdicts(_counts(rollouts.canary, minute), _counts(rollouts.stable, minute), CRITERIA, timing(minute))
     if method == "static":
         out = methods.static(canary, minute * 60.0, MIN_MINUTES * 60.0)
     else:
@@ -117,6 +110,12 @@ def verdicts_at(method: str, rollouts: Rollouts, minute: int, sample_size: int) 
             canary, stable, minute * 60.0, MIN_MINUTES * 60.0, CRITERIA.false_fail_rate, sample_size
         )
     return np.broadcast_to(out, (n,))
+
+
+def _counts(counts: np.ndarray, minute: int) -> TrackCounts:
+    """All rollouts' first `minute` minutes, per minute, as the gate's range queries give them."""
+    units = counts[:, :minute, :]
+    return TrackCounts.from_units(units[..., 0], units[..., 1], units[..., 2], units[..., 3])
 
 
 def run_cell(method: str, mode: str, rollouts: Rollouts, sample_size: int) -> Cell:
@@ -159,18 +158,9 @@ def requests_to_decision(
     steps = round(horizon / resolution)
     rollouts = traffic.generate(truth, step * 5, streams, steps, seed, WEIGHT)
     assert rollouts.canary is not None and rollouts.stable is not None
-    canary, stable = rollouts.canary, rollouts.stable
-    anytime = Timing(1.0, 0.0, 1e12)
-    decided, wrong = [], 0
+    decided, verdict = gate_grid.requests_to_decision(gate_grid.ours_anytime, rollouts.canary, rollouts.stable)
     right = "pass" if truth.healthy else "fail"
-    for i in range(streams):
-        for t in range(1, steps + 1):
-            verdict = methods.ours(canary[i, :t], stable[i, :t], CRITERIA, anytime)
-            if verdict in ("pass", "fail"):
-                decided.append(int(canary[i, :t, 0].sum()))
-                wrong += verdict != right
-                break
-    return decided, wrong
+    return decided.tolist(), int((verdict != right).sum())
 
 
 # --- the same rollouts through a real Prometheus --------------------------------------------------------
@@ -500,10 +490,23 @@ def main(argv: list[str] | None = None) -> int:
     regress, regress_wrong = requests_to_decision(
         errors5, floor, size.sample_size_rollouts, 8, REGRESSION_RESOLUTION, 0.5
     )
+    grid_levels = gate_grid.LEVELS if not args.quick else (5_000, 100_000)
+    grid_cells = [c for c in gate_grid.cells() if not args.quick or "mean 10" in c.name or c.shift or c.tenant]
+    grid = gate_grid.run(grid_cells, grid_levels, size.rollouts, METHODS)
     wall = time.perf_counter() - wall
 
     rate_lines = rate_table(cells, size.levels)
     target_lines, checks = targets(cells, size.levels)
+    ours_grid = [r for r in grid if r.method == "ours"]
+    over = [r for r in ours_grid if not r.ok]
+    checks.append(
+        (
+            "production traffic shapes: every cell within its budget + 3 SE",
+            not over,
+            f"{len(over)} of {len(ours_grid)} over"
+            + "".join(f"; {r.cell.name} at {r.level:,}/h, {r.schedule}: {r.wrong / r.rollouts:.2%}" for r in over),
+        )
+    )
     n_h = size.sample_size_rollouts
     h90 = sorted(healthy)[int(0.9 * n_h) - 1] if len(healthy) >= int(0.9 * n_h) else float("inf")
     r90 = sorted(regress)[int(0.9 * n_h) - 1] if len(regress) >= int(0.9 * n_h) else float("inf")
@@ -566,6 +569,17 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"The fixed-sample method passes at {sample_size:,} canary requests (equality vs 1.5x, alpha "
         f"{CRITERIA.false_fail_rate / 2:.1%} per test, beta {CRITERIA.false_pass_rate:.0%}).",
+        "",
+        "## Production traffic shapes (`benchmarks/gate_grid.py`)",
+        "",
+        f"{size.rollouts:,} rollouts per cell, level and schedule; levels in canary requests per hour (5% weight, "
+        "stage 10-40 minutes); clusters: sizes from a rounded-up lognormal (sigma 1) with the named mean, each "
+        "within one minute; shift: stable's error rate 2-4x from a random minute in [5, 40); tenant: a 3x "
+        "regression in one tenant of five carrying 10% of the traffic, judged by that tenant's gate (ours) and by "
+        "one gate over all tenants. Rates: false passes of regressions, false fails of healthy canaries; "
+        "**over** marks ours above its budget plus three standard errors.",
+        "",
+        *gate_grid.table(grid, grid_levels),
         "",
         "## Verdicts per truth (pass / fail / undecided)",
         "",
