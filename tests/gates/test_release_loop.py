@@ -1,0 +1,200 @@
+"""Whole releases through successive evaluations: RolloutState in the SDK's dynamic-provider host, over gRPC
+the way the engine calls it (Check, Diff, then Create or Update by the diff's answer), against a real
+Prometheus whose data grows as the evaluations move through the day.
+
+Between evaluations the only state is what the host returned, serialised to the engine's protobuf form and
+back: what the engine would store. The engine's rule relied on (pulumi/pulumi pkg/resource/deploy/step_generator.go):
+DIFF_NONE is a same step with no provider call; DIFF_SOME with `replaces` is Create of a new resource;
+DIFF_SOME without replaces is Update with the stored outputs as `olds`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.proto import provider_pb2
+
+from gates.rollout_state import STATE_KEYS, RolloutStateArgs, RolloutStateProvider
+from gates.stage_clock import FixedClock, format_time, parse_time
+from planning.release import Control, StagePlan
+from tests.gates import test_engine_protocol as protocol
+from tests.gates.conftest import PrometheusServer, free_port
+from tests.gates.release_timeline import CANARY, RELEASE_START, RELEASES, STABLE, openmetrics
+from tests.gates.scenarios import NAMESPACE, TENANT
+from tests.gates.test_engine_protocol import from_struct, to_struct
+
+URN = "urn:pulumi:dev::agent-platform::pulumi-python:dynamic/agent-platform:RolloutState::support-bot-release"
+STAGES = (StagePlan(5, 600, 2400), StagePlan(25, 1200, 4800), StagePlan(50, 1800, 7200), StagePlan(100, 0, 1))
+EVERY = timedelta(minutes=5)
+host = protocol.host  # the SDK's dynamic-provider host, as a module fixture
+
+
+@pytest.fixture(scope="module")
+def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    server = PrometheusServer(tmp_path_factory.mktemp("release-timeline"), openmetrics(RELEASES))
+    server.start()
+    yield server
+    server.stop()
+
+
+def gate(url: str, agent_id: str) -> dict[str, Any]:
+    return {
+        "prometheus_url": url,
+        "namespace": NAMESPACE,
+        "agent_id": agent_id,
+        "tenant_id": TENANT,
+        "stable_version": STABLE,
+        "canary_version": CANARY,
+        "query_timeout_seconds": 5,
+        "deadline_seconds": 20,
+        "retries": 0,
+    }
+
+
+class Engine:
+    """Stores what the host returns and calls it the way the engine does, one `up` per `evaluate`."""
+
+    def __init__(self, host, url: str, agent_id: str):
+        self.host, self.url, self.agent_id = host, url, agent_id
+        self.id = ""
+        self.state: dict[str, Any] = {}
+        self.control: Control | None = None
+        self.calls: list[str] = []
+
+    def news(self, minute: float) -> dict[str, Any]:
+        clock = FixedClock(format_time(RELEASE_START + timedelta(minutes=minute)))
+        args = RolloutStateArgs(
+            agent_id=self.agent_id,
+            tenant_id=TENANT,
+            canary_version=CANARY,
+            stages=STAGES,
+            gate=gate(self.url, self.agent_id),
+            control=self.control,
+        )
+        provider = serialize_provider(RolloutStateProvider(clock))
+        return {**args.props(), **dict.fromkeys(STATE_KEYS), "__provider": provider}
+
+    def evaluate(self, minute: float) -> dict[str, Any]:
+        news = self.news(minute)
+        checked = self.host.Check(provider_pb2.CheckRequest(urn=URN, olds=to_struct(self.state), news=to_struct(news)))
+        assert not checked.failures, checked.failures
+        if not self.id:
+            created = self.host.Create(provider_pb2.CreateRequest(urn=URN, properties=checked.inputs))
+            self.id, self.state = created.id, from_struct(created.properties)
+            self.calls.append("create")
+            return self.state
+        diff = self.host.Diff(
+            provider_pb2.DiffRequest(id=self.id, urn=URN, olds=to_struct(self.state), news=checked.inputs)
+        )
+        if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
+            self.calls.append("same")
+            return self.state
+        assert not diff.replaces, diff.replaces
+        request = provider_pb2.UpdateRequest(id=self.id, urn=URN, olds=to_struct(self.state), news=checked.inputs)
+        self.state = from_struct(self.host.Update(request).properties)
+        self.calls.append("update")
+        return self.state
+
+    def run(self, first: float, last: float) -> list[tuple[float, dict[str, Any]]]:
+        seen, minute = [], first
+        while minute <= last:
+            seen.append((minute, dict(self.evaluate(minute))))
+            minute += EVERY.total_seconds() / 60
+        return seen
+
+
+def weights(seen: list[tuple[float, dict[str, Any]]]) -> list[int]:
+    out: list[int] = []
+    for _, s in seen:
+        if not out or out[-1] != int(s["weight"]):
+            out.append(int(s["weight"]))
+    return out
+
+
+def test_a_healthy_release_walks_to_100_with_no_change_of_inputs(host, timeline) -> None:
+    engine = Engine(host, timeline.url, "release-healthy")
+    seen = engine.run(0, 200)
+    assert weights(seen) == [5, 25, 50, 100]
+    assert seen[-1][1]["phase"] == "promoted"
+    stages = [int(s["stage"]) for _, s in seen]
+    assert all(b - a in (0, 1) for a, b in itertools.pairwise(stages))
+    # Each pass only after its stage's minimum, counted from that stage's own start.
+    moves = [e for e in seen[-1][1]["history"] if e["event"] in {"started", "stage", "promote"}]
+    assert [int(e["stage"]) for e in moves] == [0, 1, 2, 3]
+    for entered, left in itertools.pairwise(moves):
+        held = (parse_time(left["at"]) - parse_time(entered["at"])).total_seconds()
+        assert held >= STAGES[int(entered["stage"])].min_seconds
+    # Settled: no more looks, the engine sees no change.
+    assert engine.calls[-3:] == ["same", "same", "same"]
+
+
+def test_a_regression_at_25_sets_weight_0_in_the_evaluation_that_sees_it(host, timeline) -> None:
+    engine = Engine(host, timeline.url, "release-regression")
+    seen = engine.run(0, 120)
+    at_25 = [m for m, s in seen if int(s["weight"]) == 25]
+    assert at_25 and at_25[0] < 40, "the release must reach 25% before the regression starts at minute 40"
+    failed = next((m, s) for m, s in seen if s["phase"] == "failed")
+    before = next(s for m, s in seen if m == failed[0] - 5)
+    assert int(before["weight"]) == 25 and before["verdict"] != "fail"
+    assert int(failed[1]["weight"]) == 0 and failed[1]["verdict"] == "fail"
+    assert "error" in failed[1]["report"].lower()
+    assert all(int(s["weight"]) == 0 for m, s in seen if m >= failed[0])
+    assert failed[0] - 40 <= 30, f"weight 0 only {failed[0] - 40} minutes after the regression began"
+
+
+def test_an_unreachable_prometheus_holds_without_failing_the_call(host, timeline) -> None:
+    engine = Engine(host, f"http://127.0.0.1:{free_port()}", "release-healthy")
+    seen = engine.run(0, 30)
+    assert weights(seen) == [5]
+    assert seen[-1][1]["phase"] == "progressing"
+    assert seen[-1][1]["verdict"] == "error"
+    assert "could not evaluate" in seen[-1][1]["hold_reason"]
+    assert engine.calls.count("update") == len(seen) - 1
+
+
+def test_an_undecided_stage_ends_at_its_maximum_with_a_hold(host, timeline) -> None:
+    engine = Engine(host, timeline.url, "release-quiet")
+    seen = engine.run(0, 45)
+    phases = [s["phase"] for _, s in seen]
+    assert phases[-1] == "timed_out", seen[-1][1]["hold_reason"]
+    assert int(seen[-1][1]["weight"]) == 5
+    assert "its maximum" in seen[-1][1]["hold_reason"]
+    assert {s["verdict"] for _, s in seen[1:-1]} == {"inconclusive"}
+    assert engine.calls[-1] == "same" or phases.index("timed_out") == len(phases) - 1
+
+
+def test_abort_and_retry_take_effect_at_the_next_evaluation(host, timeline) -> None:
+    engine = Engine(host, timeline.url, "release-healthy")
+    engine.run(0, 30)
+    assert int(engine.state["weight"]) == 25
+    engine.control = Control("abort", "alice@example.com", "2025-03-03T08:32:00Z", "customer report")
+    aborted = engine.evaluate(35)
+    assert (int(aborted["weight"]), aborted["phase"]) == (0, "aborted")
+    assert engine.evaluate(40)["phase"] == "aborted" and engine.calls[-1] == "same"
+    engine.control = Control("retry", "bob@example.com", "2025-03-03T08:41:00Z")
+    retried = engine.evaluate(45)
+    assert (int(retried["stage"]), int(retried["weight"]), retried["phase"]) == (0, 5, "progressing")
+    who = [(e["event"], e["by"], e["at"]) for e in retried["history"] if e["by"]]
+    assert who == [
+        ("abort", "alice@example.com", "2025-03-03T08:35:00Z"),
+        ("retry", "bob@example.com", "2025-03-03T08:45:00Z"),
+    ]
+    assert retried["stage_started_at"] == "2025-03-03T08:45:00Z"
+
+
+def test_a_promote_that_skips_a_stage_is_refused_and_recorded(host, timeline) -> None:
+    engine = Engine(host, timeline.url, "release-healthy")
+    engine.evaluate(0)
+    engine.control = Control("promote", "carol@example.com", "2025-03-03T08:02:00Z", stage=2)
+    refused = engine.evaluate(5)
+    assert (int(refused["stage"]), int(refused["weight"])) == (0, 5)
+    assert refused["history"][-1]["event"] == "refused" and refused["history"][-1]["by"] == "carol@example.com"
+    assert "moves one at a time" in refused["history"][-1]["reason"]
+    engine.control = Control("promote", "carol@example.com", "2025-03-03T08:06:00Z", stage=1)
+    promoted = engine.evaluate(6)
+    assert (int(promoted["stage"]), int(promoted["weight"])) == (1, 25)
