@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ import yaml
 from gates.cli import main
 from gates.stage_clock import STAGE_CLOCK_TYPE, format_time
 from tests.conftest import ROOT
+from tests.gates.fake_server import Behaviour, serve
 from tests.gates.scenarios import CANARY, EVALUATED_AT, STABLE, stage_started_at
 
 AT = format_time(EVALUATED_AT)
 
 
-def stack_root(tmp_path: Path, prometheus_url: str, agent_ids: list[str]) -> Path:
+def stack_root(tmp_path: Path, prometheus_url: str, agent_ids: list[str], deadline_seconds: float = 20) -> Path:
     document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
     config = document["config"]
     config.pop("agent-platform:canary", None)  # the default stages: stage 2 is 50%, judged since stage 1 (25%)
@@ -33,7 +35,9 @@ def stack_root(tmp_path: Path, prometheus_url: str, agent_ids: list[str]) -> Pat
         }
         for agent_id in agent_ids
     ]
-    config["agent-platform:gates"] = {"prometheus": {"url": prometheus_url, "retries": 1, "deadline_seconds": 20}}
+    config["agent-platform:gates"] = {
+        "prometheus": {"url": prometheus_url, "retries": 1, "deadline_seconds": deadline_seconds}
+    }
     (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
     return tmp_path
 
@@ -112,3 +116,18 @@ def test_the_committed_prod_stack_has_no_settings_only_ga_failure(capsys) -> Non
         "rollout_mode.require_shadow_period",
         "rollout_mode.max_tenant_exposure_pct",
     }
+
+
+def test_each_gate_keeps_its_deadline_against_a_server_trickling_its_answers(tmp_path, capsys) -> None:
+    """Two gates, a server sending one byte every 20 ms: the command ends within two deadlines (10% slack)."""
+    deadline = 1.0
+    with serve(Behaviour(body=b"{}", trickle_seconds=0.02)) as url:
+        root = stack_root(tmp_path, url, ["healthy", "low-traffic"], deadline_seconds=deadline)
+        started = time.monotonic()
+        code = main(["prod", "--root", str(root), "--stage-started-at", stage_started_at(), "--at", AT, "--json"])
+        elapsed = time.monotonic() - started
+    results = json.loads(capsys.readouterr().out)
+    slo = [r for r in results if r["kind"] == "slo"]
+    assert code == 3 and len(slo) == 2
+    assert all(r["verdict"] == "error" and f"total deadline of {deadline:g}s" in r["report"] for r in slo), slo
+    assert elapsed <= 2 * deadline * 1.1 + 1.0, elapsed  # + reading the settings and the GA gate, no queries
