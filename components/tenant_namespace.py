@@ -16,7 +16,7 @@ import pulumi
 from components.base.aws import IRSA_ANNOTATION
 from components.base.kubernetes_object import KubernetesObject
 from planning.feature_flags import TenantFlags
-from settings.tenancy import CpuMemory, Environment, Tenant, Tier
+from settings.tenancy import CpuMemory, Tenant, Tier
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090
@@ -38,17 +38,16 @@ class TenantNetwork:
 class TenantNamespaceArgs:
     tenant: Tenant
     tier: Tier
-    environment: Environment
+    namespace: str
+    """The namespace to create; the stack names it `<tenant>-<environment>`, a library user as it likes."""
+    environment: str
+    """The `environment` label's value."""
     flags: TenantFlags
     network: TenantNetwork
     pod_security_version: str
     lifecycle_ports: list[int]
     service_accounts: dict[str, pulumi.Input[str] | None] = field(default_factory=dict)
     """Agent id -> IAM role ARN for IRSA (None: no AWS access)."""
-
-    @property
-    def namespace(self) -> str:
-        return self.tenant.namespace(self.environment)
 
 
 class TenantNamespace(pulumi.ComponentResource):

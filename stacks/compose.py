@@ -105,6 +105,7 @@ def build_tenancy(platform: Platform) -> None:
             TenantNamespaceArgs(
                 tenant=tenant,
                 tier=tier,
+                namespace=tenant.namespace(s.environment),
                 environment=s.environment,
                 flags=flags,
                 network=replace(network, data_subnet_cidrs=data_subnet_cidrs(s, tenant)),

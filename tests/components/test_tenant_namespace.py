@@ -53,6 +53,7 @@ def build() -> TenantNamespace:
         TenantNamespaceArgs(
             tenant=TENANT,
             tier=tier,
+            namespace="globex-prod",
             environment="prod",
             flags=resolve_flags(TENANT, tier, FLAGS),
             network=NETWORK,
