@@ -45,6 +45,7 @@ class VeleroLocation(BaseModel):
     kms_key_arn: Any
     replica_kms_key_arn: Any
     namespaces: list[str] = Field(min_length=1)
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags of the site's bucket, over the config's.")
     snapshot_volumes: bool = Field(description="EBS snapshots (cluster region) instead of file-system backup.")
 
 
@@ -74,7 +75,7 @@ class VeleroBackups(pulumi.ComponentResource):
                 f"{name}-{loc.name}",
                 ReplicatedBucketConfig(
                     region=loc.region,
-                    tags=config.tags,
+                    tags={**config.tags, **loc.tags},
                     bucket=loc.bucket,
                     replica_region=loc.replica_region,
                     kms_key_arn=loc.kms_key_arn,

@@ -339,6 +339,7 @@ def build_data(platform: Platform) -> dict[str, Any]:
                     kms_key_arn=keys[site.key][0].key_arn,
                     replica_kms_key_arn=keys[site.key][1].key_arn,
                     namespaces=[t.namespace(env) for t in site.tenants],
+                    tags=tags(env, **{"data-site": site.key}),
                     # EBS snapshots stay in the cluster's region; other sites get file-system copies.
                     snapshot_volumes=s.backups.velero.snapshot_volumes and site.region == s.primary_region,
                 )

@@ -106,6 +106,25 @@ def eu_data_stays_in_eu(s: StackSettings) -> Iterator[Problem]:
         yield Problem(replica_source, f"{replica!r} equals the EU data region; DR copies need another EU region")
 
 
+def eu_session_volumes_stay_in_eu(s: StackSettings) -> Iterator[Problem]:
+    """EU tenants' pods run in the one cluster, in `primary_region`; a persistent-session agent's volumes are
+    EBS volumes there, snapshotted there and copied to its DR region. Outside the EU that is refused."""
+    if is_eu_region(s.primary_region):
+        return
+    eu = {t.id for t in s.tenants if t.data_residency == "eu"}
+    for a_index, agent in enumerate(s.agents):
+        if not agent.persistent:
+            continue
+        for t_index, tenant_id in enumerate(agent.tenants):
+            if tenant_id in eu:
+                yield Problem(
+                    f"agents[{a_index}].tenants[{t_index}]",
+                    f"tenant {tenant_id!r} is EU-resident, but agent {agent.id!r} keeps session volumes, which "
+                    f"would be EBS volumes in the cluster's region {s.primary_region} backed up outside the EU; "
+                    "allowed: only stateless agents for EU tenants while the cluster is outside the EU",
+                )
+
+
 # On-call integrations that confirm an SNS subscription themselves (their CloudWatch integration docs).
 SNS_CONFIRMING_HOSTS = ("events.pagerduty.com", "events.eu.pagerduty.com", "api.opsgenie.com", "api.eu.opsgenie.com")
 
@@ -130,4 +149,5 @@ RULES = [
     redis_failover_needs_replicas,
     redis_iam_needs_tls,
     eu_data_stays_in_eu,
+    eu_session_volumes_stay_in_eu,
 ]

@@ -132,6 +132,14 @@ CASES = [
         id="an EU tenant's backups copied outside the EU are rejected",
     ),
     pytest.param(
+        "prod",
+        lambda raw: raw["agents"][1]["tenants"].append("umbrella"),
+        f"{P}agents[1].tenants[2]: tenant 'umbrella' is EU-resident, but agent 'invoice-extractor' keeps session "
+        "volumes, which would be EBS volumes in the cluster's region us-east-1 backed up outside the EU; allowed: "
+        "only stateless agents for EU tenants while the cluster is outside the EU",
+        id="an EU tenant on a persistent-session agent in a cluster outside the EU is rejected",
+    ),
+    pytest.param(
         "dev",
         tenant(1, data_residency="eu"),
         f"{D}data.eu_network: is required: tenants globex are EU-resident and the primary region us-east-1 is not in "
