@@ -306,7 +306,13 @@ def test_custom_objects_wait_for_the_release_that_installs_their_kind(rendered: 
         assert group in installs, f"{r['type']}: no add-on declares `crd_groups: [{group}]`"
         assert release_urn[installs[group]] in r["dependencies"], f"{r['name']} does not wait for {installs[group]}"
         checked.add(group)
-    assert checked == {"monitoring.coreos.com", "velero.io", "autoscaling.k8s.io", "external-secrets.io"}
+    assert checked == {
+        "monitoring.coreos.com",
+        "velero.io",
+        "autoscaling.k8s.io",
+        "external-secrets.io",
+        "cert-manager.io",
+    }
 
 
 def test_velero_release_assumes_the_role_the_data_part_makes(rendered: Callable[[str], Path]) -> None:

@@ -1,5 +1,5 @@
-"""Every custom object of every stack is of a version and kind its add-on's pinned chart serves, and waits
-for that release where the stack installs it.
+"""Every custom object of every stack is of a version and kind its add-on's pinned chart serves (that it waits
+for the release is `test_render.py::test_custom_objects_wait_for_the_release_that_installs_their_kind`).
 
 The API server answers an object whose group/version no installed CRD serves with "no matches for kind";
 which versions a chart serves is read from its CRDs (`conventions/chart_apis.py` cites them).
@@ -82,14 +82,3 @@ def test_addon_crd_groups_are_the_groups_its_chart_serves(stack: str) -> None:
             assert not addon.crd_groups, f"{name}: read the CRDs of {addon.chart} {addon.version}"
             continue
         assert set(addon.crd_groups) == groups(served), name
-
-
-@pytest.mark.parametrize("stack", [s for s in STACKS if stack_settings(s).cluster.install_addons])
-def test_custom_objects_wait_for_the_release_installing_their_crds(
-    data_render: Callable[[str], Rendered], stack: str
-) -> None:
-    r = data_render(stack)
-    releases = {x["inputs"]["name"]: x["urn"] for x in r.of_type("kubernetes:helm.sh/v3:Release")}
-    for resource, api, _ in custom_objects(r):
-        release = releases[_installer(stack, api)]
-        assert release in resource["dependencies"], f"{resource['name']} ({api}) does not wait for {release}"
