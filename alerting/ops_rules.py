@@ -36,6 +36,11 @@ from settings.slo import Slo
 
 OPERATIONAL_QUANTILES = ("p95", "p99")
 TOOL_WINDOW = "15m"
+CONTRACT_FOR = "30m"
+# Contract series every serving agent exports (docs/agent-contract.md); the reference runtime does not, so
+# the alerts on them are silent until an image does, and AgentContractMetricsAbsent says so. Tool counters
+# are left out: an agent without tools has none.
+EVERY_AGENT_CONTRACT = tuple(m for m in (SESSION_TOKENS_MAX, LLM_RESPONSES) if not m.exported)
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,27 @@ def agent_alerts(w: Workload, slo: Slo, t: OperationalAlerts, ctx: OpsContext) -
     tool_calls = f"sum by (tool) (rate({TOOL_CALLS.name}{w.selector()}[{TOOL_WINDOW}]))"
     tool_guard = f"sum by (tool) (increase({TOOL_FAILURES.name}{w.selector()}[{TOOL_WINDOW}]))"
     llm_5xx = w.selector('code=~"5.."')
+    contract = (
+        [
+            alert(
+                w,
+                "AgentContractMetricsAbsent",
+                "("
+                + " or ".join(f"absent({m.name}{w.selector()})" for m in EVERY_AGENT_CONTRACT)
+                + f")\nand on() sum(rate({REQUESTS.name}{w.selector()}[5m])) > 0",
+                "P3",
+                f"{w.agent_id} in {w.tenant_id} serves requests but does not export the contract's cost series",
+                f"absent() = {{{{ $value }}}}: no {' or no '.join(m.name for m in EVERY_AGENT_CONTRACT)} for "
+                f"{CONTRACT_FOR} while requests are served, so the session-token and LLM-provider alerts cannot "
+                "fire. The image must export them (docs/agent-contract.md).",
+                CONTRACT_FOR,
+            )
+        ]
+        if EVERY_AGENT_CONTRACT
+        else []
+    )
     return [
+        *contract,
         alert(
             w,
             "AgentSyntheticSessionFailing",

@@ -36,10 +36,11 @@ TARGET_LABELS: tuple[str, ...] = (NAMESPACE, POD, TRACK)
 
 DEFAULT_ERROR_STATUSES: tuple[str, ...] = ("error", "timeout")
 
-# Bucket boundaries (seconds) of the request-duration histogram. Every latency threshold an SLO or the
-# gate uses must be one of them: a quantile between boundaries is interpolated, a share over a
-# threshold is only exact at a boundary.
-LATENCY_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+# Bucket boundaries (seconds) of the request-duration histogram, as the agent runtime declares them
+# (`agent_metrics.py`, REQUEST_DURATION). Every latency threshold an SLO or the gate uses must be one of
+# them: a quantile between boundaries is interpolated, a share over a threshold is only exact at a boundary,
+# and a threshold the runtime has no bucket for matches no series at all.
+LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Metric:
     help: str
     source: Source = "runtime"
     exported: bool = True
-    """False: the runtime does not export it yet; rules on it stay silent until it does."""
+    """False: the reference agent runtime does not export it; it is part of the export contract images must
+    meet (docs/agent-contract.md), and `AgentContractMetricsAbsent` says when an image does not."""
     required: bool = False
     """True: the agent contract requires every image to export it, per agent, tenant and version (the SLO
     gate's checks read it, and a check whose series is missing is `error`, never `pass`)."""
@@ -61,6 +63,9 @@ class Metric:
         """Names of the series Prometheus stores for this metric."""
         if self.type == "histogram":
             return (f"{self.name}_bucket", f"{self.name}_count", f"{self.name}_sum")
+        if self.type == "info" and self.source == "runtime":
+            # prometheus_client's Info('agent_info') exposes the gauge `agent_info_info` (value 1).
+            return (f"{self.name}_info",)
         return (self.name,)
 
 
@@ -84,7 +89,7 @@ REQUEST_DURATION = Metric(
 ERRORS = Metric(
     "agent_errors_total",
     "counter",
-    (*_RUNTIME_LABELS, CAPABILITY, ERROR_TYPE),
+    (*_RUNTIME_LABELS, ERROR_TYPE),
     "Errors by type, for diagnosis; the SLO counts failed requests from `agent_requests_total`.",
 )
 LLM_TOKENS = Metric(
@@ -135,10 +140,18 @@ SESSION_TOKENS_MAX = Metric(
     exported=False,
 )
 QUEUE_DEPTH = Metric(
-    "agent_queue_depth", "gauge", _RUNTIME_LABELS, "Requests waiting in the process; the HPA scales on it."
+    "agent_queue_depth",
+    "gauge",
+    _RUNTIME_LABELS,
+    "Requests waiting in the process; the HPA scales on it when `scaling.queue_depth` is set.",
+    exported=False,
 )
 AGENT_INFO = Metric(
-    "agent_info", "info", (*_RUNTIME_LABELS, "lifecycle_state"), "Agent metadata (value 1).", exported=True
+    "agent_info",
+    "info",
+    (*_RUNTIME_LABELS, "lifecycle_state"),
+    "Agent metadata (value 1); stored as `agent_info_info`.",
+    exported=True,
 )
 SYNTHETIC_SESSION = Metric(
     "agent_synthetic_session_success",
