@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -19,38 +19,12 @@ from planning.feature_flags import TenantFlags, resolve_flags
 from settings import StackSettings
 from stacks.cluster_connection import ClusterConnection, connect
 from stacks.data import account_of, build_data, data_subnet_cidrs, velero_role_name
+from stacks.foundation import Foundation, Tenancy
 from stacks.observability import build_observability
 from stacks.outputs import SCHEMA_VERSION
 from stacks.workloads import build_workloads
 
 PUSHGATEWAY_CHART = "prometheus-pushgateway"
-INGRESS_CHART = "ingress-nginx"
-
-
-@dataclass
-class Platform:
-    """What the foundation built; later parts of the stack hang off these."""
-
-    stack: str
-    settings: StackSettings
-    cluster: ClusterConnection
-    k8s_provider: k8s.Provider
-    aws_provider: aws.Provider
-    tenants: dict[str, TenantNamespace] = field(default_factory=dict)
-    flags: dict[str, TenantFlags] = field(default_factory=dict)
-    identities: dict[tuple[str, str], WorkloadIdentity] = field(default_factory=dict)
-    """(tenant id, agent id) -> the agent's IAM role in that tenant."""
-    addons: ClusterAddons | None = None
-    """The add-on releases, when this stack installs them (`cluster.install_addons`)."""
-
-    def crd_installers(self, api_version: str) -> list[pulumi.Resource]:
-        """What an object of `api_version` must wait for: the release installing its CRDs, if this stack owns it."""
-        return self.addons.installers(api_version) if self.addons is not None else []
-
-    def ingress_controller(self) -> list[pulumi.Resource]:
-        """The ingress-nginx release, if this stack owns it: its validating webhook (failurePolicy Fail) must be
-        serving before any Ingress is created or changed."""
-        return self.addons.releases_of(INGRESS_CHART) if self.addons is not None else []
 
 
 def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tuple[k8s.Provider, aws.Provider]:
@@ -68,10 +42,14 @@ def build_providers(settings: StackSettings, cluster: ClusterConnection) -> tupl
     return k8s_provider, aws_provider
 
 
-def build_tenancy(platform: Platform) -> None:
-    s = platform.settings
-    k8s_opts = pulumi.ResourceOptions(provider=platform.k8s_provider)
-    aws_opts = pulumi.ResourceOptions(provider=platform.aws_provider)
+def build_tenancy(
+    s: StackSettings, cluster: ClusterConnection, k8s_provider: k8s.Provider, aws_provider: aws.Provider
+) -> Tenancy:
+    k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
+    aws_opts = pulumi.ResourceOptions(provider=aws_provider)
+    tenants: dict[str, TenantNamespace] = {}
+    flags_of: dict[str, TenantFlags] = {}
+    identities: dict[tuple[str, str], WorkloadIdentity] = {}
     network = TenantNetwork(
         data_subnet_cidrs=s.cluster.data_subnet_cidrs,
         vpc_cidr=s.cluster.vpc_cidr,
@@ -89,18 +67,18 @@ def build_tenancy(platform: Platform) -> None:
                 WorkloadIdentityArgs(
                     namespace=namespace,
                     service_account=agent.id,
-                    oidc_provider_arn=platform.cluster.oidc_provider_arn,
-                    oidc_issuer=platform.cluster.oidc_issuer,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
                     tags=tags(s.environment, tenant.id, **{"agent-id": agent.id}),
                 ),
                 opts=aws_opts,
             )
-            platform.identities[(tenant.id, agent.id)] = identity
+            identities[(tenant.id, agent.id)] = identity
             roles[agent.id] = identity.role_arn
         tier = s.tier(tenant.tier)
         flags = resolve_flags(tenant, tier, s.feature_flags)
-        platform.flags[tenant.id] = flags
-        platform.tenants[tenant.id] = TenantNamespace(
+        flags_of[tenant.id] = flags
+        tenants[tenant.id] = TenantNamespace(
             tenant.id,
             TenantNamespaceArgs(
                 tenant=tenant,
@@ -115,16 +93,16 @@ def build_tenancy(platform: Platform) -> None:
             ),
             opts=k8s_opts,
         )
+    return Tenancy(tenants, flags_of, identities)
 
 
-def build_addons(platform: Platform) -> None:
-    """Install the add-ons first: every object of a kind they define depends on them (`Platform.crd_installers`)."""
-    s = platform.settings
+def build_addons(s: StackSettings, cluster: ClusterConnection, k8s_provider: k8s.Provider) -> ClusterAddons | None:
+    """Install the add-ons first: every object of a kind they define depends on them (`Foundation.crd_installers`)."""
     if not s.cluster.install_addons:
-        return
+        return None
     # Velero's server assumes the role the data part creates later; its ARN follows from the account and the
     # role's fixed name, so the release need not wait for the role (the server retries until it exists).
-    annotation = {IRSA_ANNOTATION: role_arn(account_of(platform), velero_role_name(s.environment))}
+    annotation = {IRSA_ANNOTATION: role_arn(account_of(cluster), velero_role_name(s.environment))}
     velero: dict[str, Any] = {"serviceAccount": {"server": {"annotations": annotation}}}
     taint = s.cluster.agent_nodes.taint
     if taint is not None:
@@ -145,7 +123,7 @@ def build_addons(platform: Platform) -> None:
                     "honorLabels": True,
                 }
             }
-    platform.addons = ClusterAddons(
+    return ClusterAddons(
         "addons",
         ClusterAddonsArgs(
             addons=s.cluster.addons,
@@ -153,11 +131,11 @@ def build_addons(platform: Platform) -> None:
             cluster_issuers=s.cluster.cluster_issuers,
             ingress_class=s.cluster.ingress_class,
         ),
-        opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
+        opts=pulumi.ResourceOptions(provider=k8s_provider),
     )
 
 
-def build_gitops(platform: Platform) -> None:
+def build_gitops(platform: Foundation) -> None:
     s = platform.settings
     if s.gitops.render_yaml_to and s.gitops.repo_url:
         # The Application itself must reach the cluster, so it uses a provider that applies.
@@ -176,7 +154,7 @@ def build_gitops(platform: Platform) -> None:
         )
 
 
-def tenant_outputs(platform: Platform) -> dict[str, Any]:
+def tenant_outputs(platform: Foundation) -> dict[str, Any]:
     return {
         tenant.id: {
             "namespace": platform.tenants[tenant.id].namespace,
@@ -193,9 +171,9 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     """Create every resource of the stack and return the outputs to export (the contract in the README)."""
     cluster = connect(stack, settings.cluster)
     k8s_provider, aws_provider = build_providers(settings, cluster)
-    platform = Platform(stack, settings, cluster, k8s_provider, aws_provider)
-    build_addons(platform)
-    build_tenancy(platform)
+    addons = build_addons(settings, cluster, k8s_provider)
+    tenancy = build_tenancy(settings, cluster, k8s_provider, aws_provider)
+    platform = Foundation(stack, settings, cluster, k8s_provider, aws_provider, addons, tenancy)
     data = build_data(platform)
     build_gitops(platform)
     workloads = build_workloads(platform)

@@ -7,7 +7,7 @@ tenant's wiring. An EU-resident tenant's database, cache, bucket, secrets and ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -30,9 +30,8 @@ from settings import StackSettings
 from settings.base import is_eu_region
 from settings.data import Postgres
 from settings.tenancy import Tenant
-
-if TYPE_CHECKING:  # stacks.compose calls build_data
-    from stacks.compose import Platform
+from stacks.cluster_connection import ClusterConnection
+from stacks.foundation import Foundation
 
 PRIMARY, EU = "primary", "eu"
 SITE_SERVICES = ["rds", "elasticache", "backup", "s3", "secretsmanager", "ec2"]
@@ -63,7 +62,7 @@ class Site:
 class Providers:
     """One explicit provider per extra region, shared by everything in that region."""
 
-    def __init__(self, platform: Platform):
+    def __init__(self, platform: Foundation):
         self._by_region: dict[str, aws.Provider] = {platform.settings.primary_region: platform.aws_provider}
 
     def get(self, region: str) -> aws.Provider:
@@ -72,7 +71,7 @@ class Providers:
         return self._by_region[region]
 
 
-def plan_sites(platform: Platform, providers: Providers) -> list[Site]:
+def plan_sites(platform: Foundation, providers: Providers) -> list[Site]:
     s = platform.settings
     base = f"agent-platform-{s.environment}"
     eu_tenants = [t for t in s.tenants if in_eu_site(s, t)]
@@ -125,9 +124,9 @@ def data_subnet_cidrs(settings: StackSettings, tenant: Tenant) -> list[str]:
     return settings.cluster.data_subnet_cidrs
 
 
-def account_of(platform: Platform) -> pulumi.Output[str]:
+def account_of(cluster: ClusterConnection) -> pulumi.Output[str]:
     """The account that runs the cluster, read from its OIDC provider's ARN (arn:aws:iam::<account>:...)."""
-    return pulumi.Output.from_input(platform.cluster.oidc_provider_arn).apply(lambda arn: arn.split(":")[4])
+    return pulumi.Output.from_input(cluster.oidc_provider_arn).apply(lambda arn: arn.split(":")[4])
 
 
 def velero_role_name(environment: str) -> str:
@@ -143,11 +142,11 @@ def _bucket(site: Site, purpose: str) -> str:
     return f"{site.prefix.removesuffix('-eu')}-{purpose}-{site.region}"
 
 
-def build_data(platform: Platform) -> dict[str, Any]:
+def build_data(platform: Foundation) -> dict[str, Any]:
     s = platform.settings
     env = s.environment
     providers = Providers(platform)
-    account = account_of(platform)
+    account = account_of(platform.cluster)
     sites = plan_sites(platform, providers)
     protect = s.data.protect
     velero_role = velero_role_name(env)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
@@ -19,9 +19,7 @@ from components.tenant_alert_routing import (
 from conventions import metrics as catalog
 from settings import StackSettings
 from settings.agents import Agent
-
-if TYPE_CHECKING:
-    from stacks.compose import Platform
+from stacks.foundation import Foundation
 
 
 def workload(s: StackSettings, agent: Agent, tenant_id: str) -> Workload:
@@ -83,7 +81,7 @@ def receivers(s: StackSettings, names: set[str]) -> list[ReceiverRef]:
     return refs
 
 
-def build_observability(platform: Platform) -> dict[str, Any]:
+def build_observability(platform: Foundation) -> dict[str, Any]:
     s = platform.settings
     obs = s.observability
     opts = pulumi.ResourceOptions(provider=platform.k8s_provider)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
@@ -12,9 +12,7 @@ from gates.ga_gate import GaReadinessGate, ga_spec
 from planning.rollout import plan_rollout
 from settings.agents import Agent
 from settings.stack import StackSettings
-
-if TYPE_CHECKING:
-    from stacks.compose import Platform
+from stacks.foundation import Foundation
 
 
 def agent_scale(settings: StackSettings, agent: Agent, tenant_id: str) -> Scale:
@@ -32,7 +30,7 @@ def synthetic_session_on(settings: StackSettings, agent: Agent) -> bool:
     return settings.environment in ("staging", "prod") if enabled is None else enabled
 
 
-def build_workloads(platform: Platform) -> dict[str, Any]:
+def build_workloads(platform: Foundation) -> dict[str, Any]:
     s = platform.settings
     gates = GateWiring(
         criteria=s.gates.slo,
