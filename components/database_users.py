@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -68,6 +69,9 @@ class BootstrapTarget(BaseModel):
 
 class DatabaseUsersConfig(AwsConfig):
     namespace: str
+    database_cidrs: list[str] = Field(min_length=1, description="Data subnets of every target: 5432 only.")
+    vpc_cidr: str
+    aws_api_cidrs: list[str] = Field(default_factory=list, description="Interface VPC endpoint subnets (443).")
     role_name: str
     oidc_provider_arn: Any
     oidc_issuer: Any
@@ -142,6 +146,22 @@ class DatabaseUsers(pulumi.ComponentResource):
             opts=child,
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        # The Job's role reads every database's master secret: deny all, then DNS, PostgreSQL on the data subnets
+        # and public HTTPS (Secrets Manager, STS, the RDS CA bundle). Never the instance metadata endpoint.
+        for policy_name, spec in {
+            "default-deny-all": default_deny(),
+            "allow-dns-egress": dns_egress(),
+            "allow-postgres-egress": cidr_egress(config.database_cidrs, [5432]),
+            "allow-https-egress": public_https_egress(config.vpc_cidr, config.aws_api_cidrs),
+        }.items():
+            KubernetesObject(
+                f"{name}-netpol-{policy_name}",
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata={"name": policy_name, "namespace": config.namespace},
+                spec=spec,
+                opts=in_ns,
+            )
         account = KubernetesObject(
             f"{name}-sa",
             api_version="v1",

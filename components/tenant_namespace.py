@@ -7,7 +7,6 @@ for IRSA, and the tenant's resolved feature flags.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass, field
 
@@ -15,12 +14,20 @@ import pulumi
 
 from components.base.aws import IRSA_ANNOTATION
 from components.base.kubernetes_object import KubernetesObject
+from components.base.network_policy import (
+    ALL_PODS,
+    cidr_egress,
+    default_deny,
+    dns_egress,
+    namespace_selector,
+    public_https_egress,
+    tcp,
+)
 from planning.feature_flags import TenantFlags
 from settings.tenancy import CpuMemory, Tenant, Tier
 
 HTTP_PORT = 8000
 METRICS_PORT = 9090
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 FLAGS_CONFIGMAP = "feature-flags"
 FLAGS_FILE = "flags.json"
 
@@ -191,89 +198,34 @@ class TenantNamespace(pulumi.ComponentResource):
     def network_policies(self) -> dict[str, dict[str, object]]:
         """Default deny both ways, then only the paths agents need."""
         net = self._args.network
-        all_pods: dict[str, object] = {}
-
-        def ns_selector(namespace: str) -> dict[str, object]:
-            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
-
-        def tcp(*ports: int) -> list[dict[str, object]]:
-            return [{"protocol": "TCP", "port": port} for port in ports]
-
         internal_ports = sorted({HTTP_PORT, METRICS_PORT, *self._args.lifecycle_ports})
-        policies: dict[str, dict[str, object]] = {
-            "default-deny-all": {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]},
+        return {
+            "default-deny-all": default_deny(),
             "allow-from-ingress-controller": {
-                "podSelector": all_pods,
+                "podSelector": ALL_PODS,
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [ns_selector(net.ingress_namespace)], "ports": tcp(HTTP_PORT)}],
+                "ingress": [{"from": [namespace_selector(net.ingress_namespace)], "ports": tcp(HTTP_PORT)}],
             },
             "allow-within-namespace": {
-                "podSelector": all_pods,
+                "podSelector": ALL_PODS,
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [{"podSelector": all_pods}], "ports": tcp(*internal_ports)}],
+                "ingress": [{"from": [{"podSelector": ALL_PODS}], "ports": tcp(*internal_ports)}],
             },
             # Default deny covers egress too: without this, agents of the tenant could not call each other.
             "allow-egress-within-namespace": {
-                "podSelector": all_pods,
+                "podSelector": ALL_PODS,
                 "policyTypes": ["Egress"],
-                "egress": [{"to": [{"podSelector": all_pods}], "ports": tcp(*internal_ports)}],
+                "egress": [{"to": [{"podSelector": ALL_PODS}], "ports": tcp(*internal_ports)}],
             },
             "allow-monitoring-scrape": {
-                "podSelector": all_pods,
+                "podSelector": ALL_PODS,
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [ns_selector(net.monitoring_namespace)], "ports": tcp(METRICS_PORT)}],
+                "ingress": [{"from": [namespace_selector(net.monitoring_namespace)], "ports": tcp(METRICS_PORT)}],
             },
-            "allow-dns-egress": {
-                "podSelector": all_pods,
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [{**ns_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    }
-                ],
-            },
-            "allow-data-egress": {
-                "podSelector": all_pods,
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": {"cidr": cidr}} for cidr in net.data_subnet_cidrs],
-                        "ports": tcp(5432, 6379),
-                    }
-                ],
-            },
-            # NetworkPolicy cannot match host names, so LLM providers and public AWS endpoints are reached
-            # as "443 to any address outside the private ranges and the VPC".
-            "allow-https-egress": {
-                "podSelector": all_pods,
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                "ipBlock": {
-                                    "cidr": "0.0.0.0/0",
-                                    "except": _private_ranges(net.vpc_cidr),
-                                }
-                            },
-                            *({"ipBlock": {"cidr": cidr}} for cidr in net.aws_api_cidrs),
-                        ],
-                        "ports": tcp(443),
-                    }
-                ],
-            },
+            "allow-dns-egress": dns_egress(),
+            "allow-data-egress": cidr_egress(net.data_subnet_cidrs, [5432, 6379]),
+            "allow-https-egress": public_https_egress(net.vpc_cidr, net.aws_api_cidrs),
         }
-        return policies
-
-
-def _private_ranges(vpc_cidr: str) -> list[str]:
-    """The private ranges, plus the VPC's own range when it is not already inside one of them."""
-    vpc = ipaddress.IPv4Network(vpc_cidr)
-    ranges = [ipaddress.IPv4Network(r) for r in PRIVATE_RANGES]
-    if not any(vpc.subnet_of(r) for r in ranges):
-        ranges.append(vpc)
-    return sorted(str(r) for r in ranges)
 
 
 def _cpu_mem(value: CpuMemory) -> dict[str, str]:

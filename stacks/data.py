@@ -117,6 +117,13 @@ def in_eu_site(settings: StackSettings, tenant: Tenant) -> bool:
     return tenant.data_residency == "eu" and not is_eu_region(settings.primary_region)
 
 
+def site_data_cidrs(settings: StackSettings, site: Site) -> list[str]:
+    """The data subnets of a site: its databases and caches live there."""
+    if site.key == EU and settings.data.eu_network is not None:
+        return settings.data.eu_network.subnet_cidrs
+    return settings.cluster.data_subnet_cidrs
+
+
 def data_subnet_cidrs(settings: StackSettings, tenant: Tenant) -> list[str]:
     """Where the tenant's pods may open 5432/6379: its own site's data subnets, never another site's."""
     if in_eu_site(settings, tenant) and settings.data.eu_network is not None:
@@ -354,6 +361,9 @@ def build_data(platform: Foundation) -> dict[str, Any]:
             region=s.primary_region,
             tags=cluster_tags,
             namespace=s.data.bootstrap_namespace,
+            database_cidrs=sorted({cidr for site in sites if site.tenants for cidr in site_data_cidrs(s, site)}),
+            vpc_cidr=s.cluster.vpc_cidr,
+            aws_api_cidrs=s.cluster.aws_api_cidrs,
             role_name=f"agent-platform-{env}-db-bootstrap",
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
             oidc_issuer=platform.cluster.oidc_issuer,

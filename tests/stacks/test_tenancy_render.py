@@ -6,6 +6,7 @@ test showing it refuses the shape that breaks isolation, so a clean render canno
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -337,3 +338,27 @@ def test_every_bucket_refuses_requests_without_tls(rendered: Rendered, stack: st
                 f"{bucket}: {action} over plain HTTP"
             )
             assert not any(iam_oracle.explicitly_denied(p, action, resource, TLS) for p in policies), bucket
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_database_bootstrap_namespace_reaches_its_databases_and_never_the_metadata_endpoint(
+    rendered: Rendered, stack: str
+) -> None:
+    settings = stack_settings(stack)
+    cluster = netpol_oracle.Cluster(load_manifests(rendered(stack)).values())
+    jobs = [p for p in cluster.pods if p.namespace == settings.data.bootstrap_namespace]
+    assert jobs
+    kube_dns = netpol_oracle.Pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, {"dns": 53})
+    databases = [*settings.cluster.data_subnet_cidrs]
+    if settings.data.eu_network is not None and any(t.data_residency == "eu" for t in settings.tenants):
+        databases += settings.data.eu_network.subnet_cidrs
+    for job in jobs:
+        assert not cluster.allowed(job, "169.254.169.254", 80), f"{job.name} reaches the instance metadata endpoint"
+        assert not cluster.allowed(job, "169.254.169.254", 443)
+        assert cluster.allowed(job, kube_dns, 53, "UDP")
+        assert cluster.allowed(job, "52.94.236.248", 443), "Secrets Manager, STS and the RDS CA over public HTTPS"
+        assert not cluster.allowed(job, "52.94.236.248", 80)
+        for cidr in databases:
+            address = str(next(ipaddress.ip_network(cidr).hosts()))
+            assert cluster.allowed(job, address, 5432), f"{job.name} -> {address}:5432"
+            assert not cluster.allowed(job, address, 6379)
