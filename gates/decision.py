@@ -357,7 +357,7 @@ def comparison(
     LR(r1/r0) <= false_pass and the canary has MIN_EVENTS."""
     with np.errstate(divide="ignore", invalid="ignore"):
         cn, sn = np.maximum(canary.total, 1), np.maximum(stable.total, 1)
-        p0, p1 = share(cn, sn, tolerance), share(cn, sn, regression)
+        p0, p1 = np.asarray(share(cn, sn, tolerance)), np.asarray(share(cn, sn, regression))
         dispersion = comparison_dispersion(canary, stable)
 
         def log_lr_against(p: np.ndarray) -> np.ndarray:
@@ -367,7 +367,7 @@ def comparison(
         log_lr = log_lr_against(p1)
         log_fail = np.logaddexp.reduce(
             [
-                math.log(weight) + log_lr_against(share(cn, sn, regression * factor))
+                math.log(weight) + log_lr_against(np.asarray(share(cn, sn, regression * factor)))
                 for factor, weight in FAIL_ALTERNATIVES
             ]
         )
@@ -430,7 +430,7 @@ def limit_check(canary: Counts, limit: float, false_pass: float, false_fail: flo
     dispersion = track_dispersion(canary)
     total = np.maximum(canary.total, 1)
     # Effective counts: bursty evidence weighs its count divided by the over-dispersion.
-    log_m = log_mixture(canary.events / dispersion, total / dispersion, limit, _prior(limit))
+    log_m = np.asarray(log_mixture(canary.events / dispersion, total / dispersion, limit, _prior(limit)))
     estimate = canary.events / total
     undecidable = (canary.total == 0) | canary.too_few_units()
     verdict = np.where(
@@ -556,7 +556,7 @@ def confidence_bounds(events: float, total: float, level: float, prior: tuple[fl
     estimate = min(max(events / total, 1e-12), 1 - 1e-12)
 
     def rejected(rate: float) -> bool:
-        return log_mixture(events, total, rate, prior) >= cut
+        return bool(log_mixture(events, total, rate, prior) >= cut)
 
     def edge(inside: float, outside: float) -> float:
         for _ in range(60):
@@ -618,7 +618,7 @@ def _more_for_limit(
     cut = -math.log(false_fail if rate > limit else false_pass)
 
     def decided(n: float) -> bool:
-        return log_mixture(rate * n, n, limit, prior) >= cut
+        return bool(log_mixture(rate * n, n, limit, prior) >= cut)
 
     high = float(max(total, 1))
     while not decided(high):
