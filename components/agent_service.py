@@ -47,6 +47,10 @@ VPA_MAX = {"cpu": "4000m", "memory": "8Gi"}
 SECRET_ENV = {
     "DATABASE_URL": "database_url",
     "REDIS_URL": "redis_url",
+    # What the runtime signs its IAM tokens for (docs/data-access.md): the data site's region, which is not the
+    # pod's for EU tenants, and the Redis replication group the ElastiCache token names.
+    "AGENT_DATA_REGION": "data_region",
+    "REDIS_REPLICATION_GROUP_ID": "redis_replication_group",
     "ANTHROPIC_API_KEY": "anthropic_api_key",
     "OPENAI_API_KEY": "openai_key",
 }

@@ -72,6 +72,7 @@ class RedisCache(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
     arn: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
     user_arns: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, config: RedisConfig, opts: pulumi.ResourceOptions | None = None):
@@ -159,8 +160,10 @@ class RedisCache(pulumi.ComponentResource):
         self.reader_endpoint = self.group.reader_endpoint_address if not r.cluster_mode else address
         self.port = self.group.port.apply(lambda p: p or PORT)
         self.arn = self.group.arn
+        self.replication_group_id = self.group.replication_group_id
         self.register_outputs(
             {
+                "replication_group_id": self.replication_group_id,
                 "endpoint": self.endpoint,
                 "reader_endpoint": self.reader_endpoint,
                 "port": self.port,

@@ -42,6 +42,7 @@ class RedisLogin(BaseModel):
     user: str
     user_arn: Any
     group_arn: Any
+    replication_group_id: Any = Field(description="pulumi.Input[str]: what an ElastiCache IAM token is signed for.")
 
 
 class TenantDataConfig(AwsConfig):
@@ -171,6 +172,8 @@ class TenantDataAccess(pulumi.ComponentResource):
                         "data": {
                             keys.database_url: self.database_url,
                             keys.redis_url: self.redis_url,
+                            keys.data_region: config.region,
+                            keys.redis_replication_group: redis.replication_group_id,
                             **{key: "{{ ." + _template_var(key) + " }}" for key in config.llm_keys},
                         },
                     },

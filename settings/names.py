@@ -12,6 +12,8 @@ class AgentSecretKeys(Settings):
 
     database_url: str = "database-url"
     redis_url: str = "redis-url"
+    data_region: str = "data-region"
+    redis_replication_group: str = "redis-replication-group"
     anthropic_api_key: str = "anthropic-api-key"
     openai_key: str = "openai-key"
 

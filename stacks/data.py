@@ -406,6 +406,7 @@ def build_data(platform: Foundation) -> dict[str, Any]:
                     user=f"{tenant.id}-{env}",
                     user_arn=redis.user_arns[f"{tenant.id}-{env}"],
                     group_arn=redis.arn,
+                    replication_group_id=redis.replication_group_id,
                 ),
                 data_bucket_arn=bucket_of[tenant.id].bucket_arn,
                 agent_role_names={

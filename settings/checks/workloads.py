@@ -27,6 +27,8 @@ STANDARD_ENV = frozenset(
         "HOME",
         "DATABASE_URL",
         "REDIS_URL",
+        "AGENT_DATA_REGION",
+        "REDIS_REPLICATION_GROUP_ID",
         "ANTHROPIC_API_KEY",
         "OPENAI_API_KEY",
     }
