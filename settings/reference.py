@@ -9,6 +9,7 @@ import argparse
 import re
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,21 +129,31 @@ def generated_block() -> str:
 
 
 def replace_block(text: str) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    return replace_marked(text, START, END, generated_block())
+
+
+def replace_marked(text: str, start: str, end: str, block: str) -> str:
+    """`text` with the part from marker `start` to marker `end` replaced by `block` (which carries both)."""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"markers {START} ... {END} not found")
-    return pattern.sub(lambda _: generated_block(), text)
+        raise ValueError(f"markers {start} ... {end} not found")
+    return pattern.sub(lambda _: block, text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m settings.reference")
+def write_main(prog: str, block: Callable[[], str], start: str, end: str, argv: list[str] | None) -> int:
+    """`--write FILE` replaces the generated block in FILE; without it the block is printed."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--write", type=Path, help="replace the generated block in this file")
     args = parser.parse_args(argv)
     if args.write:
-        args.write.write_text(replace_block(args.write.read_text()))
+        args.write.write_text(replace_marked(args.write.read_text(), start, end, block()))
     else:
-        print(generated_block())
+        print(block())
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_main("python -m settings.reference", generated_block, START, END, argv)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from settings import SettingsError
 from stacks.diff import diff_resources, format_diff
 from stacks.offline.computed import computed_outputs
 from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
+from stacks.onboarding import onboarding, tenants_of
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -153,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build", help="output folder (default: build)")
     parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as pulumi preview")
     parser.add_argument("--diff", type=Path, metavar="OLD", help="print changes against an earlier render folder")
+    parser.add_argument(
+        "--onboarding",
+        action="store_true",
+        help="print the steps outside the program for tenants new since OLD (every tenant without --diff)",
+    )
     args = parser.parse_args(argv)
     if not (PROJECT_ROOT / f"Pulumi.{args.stack}.yaml").exists():
         print(f"error: no stack file Pulumi.{args.stack}.yaml", file=sys.stderr)
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --diff {args.diff}: no earlier render there (resources.json missing)", file=sys.stderr)
             return 2
         old = load_resources(args.diff)
+    known_tenants = set(tenants_of(args.diff)) if old is not None else set()
     try:
         recording = render(args.stack, args.out, preview=args.preview)
     except SettingsError as error:
@@ -178,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     if old is not None:
         print("\nChanges against", args.diff)
         print(format_diff(diff_resources(old, load_resources(args.out / args.stack))))
+    if args.onboarding:
+        print("\n" + onboarding(args.out / args.stack, known_tenants))
     failing_gates = ga_gates_failing(recording)
     if failing_gates:
         print("\n".join(["", *failing_gates, "The `up` of this stack would fail at these gates."]), file=sys.stderr)

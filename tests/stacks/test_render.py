@@ -377,3 +377,34 @@ def test_render_shows_a_ga_gate_that_fails_on_settings_and_exits_non_zero(tmp_pa
 def test_the_committed_prod_render_shows_its_ga_gate_passing_on_settings(rendered: Callable[[str], Path]) -> None:
     outputs = json.loads((rendered("prod") / "outputs.json").read_text())
     assert outputs["agents"]["research-assistant"]["ga_gate_verdict"] == "pass"
+
+
+def test_onboarding_prints_the_steps_outside_the_program_for_new_tenants_only(
+    rendered: Callable[[str], Path], tmp_path: Path
+) -> None:
+    project = project_copy(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(rendered("staging"), out / "staging")
+
+    def add_tenant(config: dict) -> None:
+        config["agent-platform:tenants"].append({"id": "initech", "tier": "premium"})
+        config["agent-platform:agents"][0]["tenants"].append("initech")
+
+    edit_stack(project, "staging", add_tenant)
+    result = render_stack("staging", out, "--diff", str(out / "staging"), "--onboarding", cwd=project)
+    assert result.returncode == 0, result.stderr
+    report = result.stdout.split("\nTenant ", 1)[1]
+    assert report.startswith("initech (namespace initech-staging)") and "\nTenant " not in report
+    outputs = json.loads((out / "staging" / "outputs.json").read_text())
+    for arn in outputs["data"]["tenants"]["initech"]["llm_secret_arns"].values():
+        assert f"put-secret-value --region us-east-1 --secret-id {arn} --secret-string file:///dev/stdin" in report
+    routing = [
+        m
+        for m in load_manifests(out / "staging").values()
+        if m["kind"] == "AlertmanagerConfig" and m["metadata"]["namespace"] == "initech-staging"
+    ]
+    keys = sorted({c["urlSecret"]["key"] for m in routing for r in m["spec"]["receivers"] for c in r["webhookConfigs"]})
+    assert keys and "kubectl -n initech-staging create secret generic alertmanager-receivers " + " ".join(
+        f"--from-literal={k}=<value>" for k in keys
+    ) in report
+    assert "--kubernetes-groups initech-admins" in report
