@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -33,7 +33,7 @@ from gates.stage_clock import StageClock, StageClockArgs
 from planning.rollout import Outcome, Release, RolloutPlan, outcome
 from settings.agents import Agent
 from settings.cluster import AgentNodes
-from settings.gates import PrometheusConnection, SloGateCriteria
+from settings.gates import AgentGateChecks, PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
 from settings.tenancy import Environment, RateLimits
 
@@ -48,6 +48,7 @@ class GateWiring:
     connection: PrometheusConnection
     error_statuses: tuple[str, ...]
     names: SharedNames
+    agent_checks: AgentGateChecks = field(default_factory=AgentGateChecks)
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 min_duration_seconds=g.min_duration_seconds,
                 max_duration_seconds=g.max_duration_seconds,
                 criteria=a.gates.criteria,
+                agent_checks=a.gates.agent_checks,
                 policy=g.policy,
                 mode=g.mode,
                 error_statuses=a.gates.error_statuses,

@@ -88,6 +88,7 @@ def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) 
                         "min_duration_seconds": gate.min_duration_seconds,
                         "max_duration_seconds": gate.max_duration_seconds,
                         "criteria": settings.gates.slo.model_dump(),
+                        "agent_checks": settings.gates.agent.model_dump(),
                         "policy": gate.policy,
                         "mode": gate.mode,
                         "error_statuses": settings.names.error_statuses,

@@ -351,14 +351,21 @@ class Comparison:
 
 
 def comparison(
-    canary: Counts, stable: Counts, tolerance: float, regression: float, false_pass: float, false_fail: float
+    canary: Counts,
+    stable: Counts,
+    tolerance: float,
+    regression: float,
+    false_pass: float,
+    false_fail: float,
+    dispersion: np.ndarray | None = None,
 ) -> Comparison:
     """Fail once the mixture over regressions reaches 1/false_fail and stable has MIN_EVENTS; pass once
-    LR(r1/r0) <= false_pass and the canary has MIN_EVENTS."""
+    LR(r1/r0) <= false_pass and the canary has MIN_EVENTS. `dispersion`: `comparison_dispersion` unless given."""
     with np.errstate(divide="ignore", invalid="ignore"):
         cn, sn = np.maximum(canary.total, 1), np.maximum(stable.total, 1)
         p0, p1 = np.asarray(share(cn, sn, tolerance)), np.asarray(share(cn, sn, regression))
-        dispersion = comparison_dispersion(canary, stable)
+        if dispersion is None:
+            dispersion = comparison_dispersion(canary, stable)
 
         def log_lr_against(p: np.ndarray) -> np.ndarray:
             # Effective counts: bursty evidence weighs its count divided by the over-dispersion.

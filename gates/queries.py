@@ -6,9 +6,23 @@ it) and handles counter resets from restarted pods. Sums run over every capabili
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from conventions.metrics import REQUEST_DURATION, REQUESTS, le_matcher, status_matcher
+from conventions.metrics import (
+    CODE,
+    LLM_RESPONSES,
+    LLM_TOKENS,
+    MODEL,
+    REQUEST_DURATION,
+    REQUESTS,
+    TOKEN_TYPE,
+    TOKEN_TYPES,
+    TOOL_CALLS,
+    TOOL_FAILURES,
+    le_matcher,
+    status_matcher,
+)
 
 # Names come from the metrics catalog, like the rules' and dashboards' do.
 REQUESTS_METRIC = REQUESTS.name
@@ -69,4 +83,70 @@ def track_queries(
         latency_total=total(f"{DURATION_METRIC}_count"),
         faster_than_slow=total(f"{DURATION_METRIC}_bucket", le_matcher(slow_seconds)),
         faster_than_very_slow=total(f"{DURATION_METRIC}_bucket", le_matcher(very_slow_seconds)),
+    )
+
+
+@dataclass(frozen=True)
+class AgentQueries:
+    """The agent checks' series for one track: every one the agent contract requires must exist.
+
+    Only the 5xx count falls back to zero: status codes are created as they happen, and the responses
+    beside them (required) show the series exist.
+    """
+
+    input_tokens: str
+    output_tokens: str
+    cost: str
+    unpriced_tokens: str
+    tool_calls: str
+    tool_failures: str
+    llm_responses: str
+    llm_5xx: str
+
+
+def price_vector(prices: dict[str, tuple[float, float]]) -> str:
+    """A vector with one sample per (model, token_type): micro-dollars per token, which is USD per million.
+
+    PromQL has no vector literal with labels; `label_replace` on `vector()` with an empty source regex
+    sets a label unconditionally. `$` in a replacement expands groups, so it is doubled.
+    """
+
+    def sample(value: float, model: str, kind: str) -> str:
+        named = escape(model).replace("$", "$$")
+        inner = f'label_replace(vector({value!r}), "{MODEL}", "{named}", "", "")'
+        return f'label_replace({inner}, "{TOKEN_TYPE}", "{kind}", "", "")'
+
+    parts = [
+        sample(price, model, kind)
+        for model, (input_price, output_price) in sorted(prices.items())
+        for kind, price in zip(TOKEN_TYPES, (input_price, output_price), strict=True)
+    ]
+    return " or ".join(parts)
+
+
+def agent_queries(selector: Selector, window_seconds: int, prices: dict[str, tuple[float, float]]) -> AgentQueries:
+    window = f"[{window_seconds}s]"
+
+    def total(metric: str, extra: str = "") -> str:
+        return f"sum(increase({metric}{selector.matchers(extra)}{window}))"
+
+    def tokens(kind: str) -> str:
+        return total(LLM_TOKENS.name, f'{TOKEN_TYPE}="{kind}"')
+
+    if prices:
+        priced = "|".join(re.escape(m) for m in sorted(prices)).replace("\\", "\\\\")
+        by_model = f"on({MODEL}, {TOKEN_TYPE}) group_left() ({price_vector(prices)})"
+        cost = f"sum(increase({LLM_TOKENS.name}{selector.matchers()}{window}) * {by_model})"
+        unpriced = f"{total(LLM_TOKENS.name, f'{MODEL}!~{chr(34)}{priced}{chr(34)}')} or on() vector(0)"
+    else:
+        cost = unpriced = ""
+    return AgentQueries(
+        input_tokens=tokens(TOKEN_TYPES[0]),
+        output_tokens=tokens(TOKEN_TYPES[1]),
+        cost=cost,
+        unpriced_tokens=unpriced,
+        tool_calls=total(TOOL_CALLS.name),
+        tool_failures=total(TOOL_FAILURES.name),
+        llm_responses=total(LLM_RESPONSES.name),
+        llm_5xx=f"{total(LLM_RESPONSES.name, f'{CODE}=~{chr(34)}5..{chr(34)}')} or on() vector(0)",
     )

@@ -54,12 +54,20 @@ from pulumi.dynamic import (
 )
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from gates.decision import Check, Decision, Proportion, Timing, Track, decide, error, with_note
+from gates.agent_checks import AgentTrack, decide_with_agent, enabled_checks
+from gates.agent_evidence import measure_agent
+from gates.decision import Check, Decision, Proportion, Timing, Track, error, with_note
 from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, TrackQueries, track_queries
 from gates.stage_clock import Clock, format_time, parse_time, system_clock
 from settings.base import DnsLabel, Settings
-from settings.gates import GATE_UNIT_SECONDS, PrometheusAccess, PrometheusConnection, SloGateCriteria
+from settings.gates import (
+    GATE_UNIT_SECONDS,
+    AgentGateChecks,
+    PrometheusAccess,
+    PrometheusConnection,
+    SloGateCriteria,
+)
 from settings.names import MetricLabels
 
 SLO_GATE_TYPE = "pulumi-python:dynamic/agent-platform:SloGate"
@@ -92,6 +100,7 @@ class GateSpec(Settings):
     min_duration_seconds: float = Field(ge=0)
     max_duration_seconds: float = Field(gt=0)
     criteria: SloGateCriteria = SloGateCriteria()
+    agent_checks: AgentGateChecks = AgentGateChecks()
     policy: Literal["rollback", "block"] = "rollback"
     mode: Literal["canary", "blue_green"] = "canary"
     error_statuses: list[str] = Field(default_factory=lambda: ["error", "timeout"], min_length=1)
@@ -151,22 +160,37 @@ def evaluate(spec: GateSpec, now: datetime, credentials: Credentials) -> Decisio
         client = PrometheusClient(spec.prometheus_url, credentials, spec.limits(), access=access, region=region)
     except QueryError as exc:
         return Decision("error", exc.reason)
+    versus = "blue" if spec.mode == "blue_green" else "stable"
     with client:
         canary = _measure(client, canary_queries, now, window, unit, "canary")
-        stable = _measure(
-            client, stable_queries, stable_at, window, unit, "blue" if spec.mode == "blue_green" else "stable"
-        )
-    if isinstance(canary, Check) or isinstance(stable, Check):
-        faults = [c for c in (canary, stable) if isinstance(c, Check)]
+        stable = _measure(client, stable_queries, stable_at, window, unit, versus)
+        agent = [
+            measure_agent(client, _selector(spec, version), spec.agent_checks, track, at, window, unit, name)
+            if isinstance(track, Track)
+            else AgentTrack()
+            for version, track, at, name in (
+                (spec.canary_version, canary, now, "canary"),
+                (spec.stable_version, stable, stable_at, versus),
+            )
+        ]
+    faults = [c for c in (canary, stable, *agent) if isinstance(c, Check)]
+    if faults or not isinstance(canary, Track) or not isinstance(stable, Track):
         return Decision("error", "the gate could not evaluate: " + "; ".join(c.reason for c in faults), tuple(faults))
+    canary_agent, stable_agent = (a if isinstance(a, AgentTrack) else AgentTrack() for a in agent)
+    decision = decide_with_agent(
+        canary, stable, canary_agent, stable_agent, spec.criteria, spec.agent_checks, timing, versus
+    )
     if spec.mode == "blue_green":
-        decision = decide(canary, stable, spec.criteria, timing, versus="blue")
-        return with_note(decision, {"error_ratio", "latency_p95"}, BLUE_GREEN_NOTE)
-    return decide(canary, stable, spec.criteria, timing)
+        return with_note(decision, {"error_ratio", "latency_p95", *enabled_checks(spec.agent_checks)}, BLUE_GREEN_NOTE)
+    return decision
+
+
+def _selector(spec: GateSpec, version: str) -> Selector:
+    return Selector(spec.namespace, spec.agent_id, version, spec.tenant_id, spec.labels.model_dump())
 
 
 def _queries(spec: GateSpec, version: str, window: int) -> TrackQueries:
-    selector = Selector(spec.namespace, spec.agent_id, version, spec.tenant_id, spec.labels.model_dump())
+    selector = _selector(spec, version)
     slo = spec.criteria
     return track_queries(
         selector, window, spec.error_statuses, slo.slow_threshold_seconds, slo.very_slow_threshold_seconds
@@ -355,9 +379,12 @@ class SloGateArgs:
     error_statuses: tuple[str, ...] = ("error", "timeout")
     labels: MetricLabels = field(default_factory=MetricLabels)
     connection: PrometheusConnection = field(default_factory=PrometheusConnection)
+    agent_checks: AgentGateChecks = field(default_factory=AgentGateChecks)
 
     def props(self) -> dict[str, Any]:
-        return {
+        # Only with a check on: gates evaluated before the agent checks existed keep their inputs unchanged.
+        agent = {"agent_checks": self.agent_checks.model_dump()} if self.agent_checks.enabled else {}
+        return agent | {
             "prometheus_url": self.connection.url,
             "prometheus_access": self.connection.access,
             "prometheus_region": self.connection.region,

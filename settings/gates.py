@@ -61,6 +61,65 @@ class SloGateCriteria(Settings):
         return self
 
 
+AgentCheckName = Literal[
+    "input_tokens_per_request", "output_tokens_per_request", "cost_per_request", "tool_failure_share", "llm_5xx_share"
+]
+AGENT_CHECK_NAMES: tuple[str, ...] = get_args(AgentCheckName)
+
+
+class ModelPrice(Settings):
+    """USD per million tokens of one model, as its provider bills them."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+class AgentGateChecks(Settings):
+    """The SLO gate's checks on how an agent regresses (canary against stable, `docs/gates.md`).
+
+    Off by default: each reads series the agent contract requires (`conventions/metrics.py`), and a check
+    whose series is missing holds the gate (`error`), so turn one on once the images export its series.
+    """
+
+    enabled: list[AgentCheckName] = Field(default_factory=list, description="The checks to run.")
+    usage_ratio_vs_stable: float = Field(
+        1.1, ge=1, description="Tokens and cost per request: the canary may use this much more than stable."
+    )
+    usage_regression_factor: float = Field(
+        1.3, gt=1, description="Tokens and cost per request: a canary using this much more must be caught."
+    )
+    usage_min_canary_requests: int = Field(
+        2000,
+        ge=0,
+        description="Tokens and cost per request pass only after this many canary requests: fewer have not shown "
+        "the tail of tokens per request (a few loops and huge contexts), and a canary that has not met its tail "
+        "looks cheaper than it is (docs/gates.md).",
+    )
+    share_ratio_vs_stable: float = Field(1.1, ge=1, description="Tool-failure and LLM-5xx shares: tolerated ratio.")
+    share_regression_factor: float = Field(1.5, gt=1, description="Tool-failure and LLM-5xx shares: a regression.")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="Per model (the `model` label), for `cost_per_request`."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgentGateChecks:
+        if len(set(self.enabled)) != len(self.enabled):
+            raise ValueError(f"enabled lists a check twice: {self.enabled}")
+        for kind, tolerance, regression in (
+            ("usage", self.usage_ratio_vs_stable, self.usage_regression_factor),
+            ("share", self.share_ratio_vs_stable, self.share_regression_factor),
+        ):
+            if regression <= tolerance:
+                raise ValueError(
+                    f"{kind}_regression_factor {regression:g} must exceed {kind}_ratio_vs_stable {tolerance:g}"
+                )
+        if "cost_per_request" in self.enabled and not self.prices:
+            raise ValueError(
+                "cost_per_request needs gates.agent.prices: USD per million input and output tokens for each model"
+            )
+        return self
+
+
 RequiredItem = Literal[
     "trace_coverage",
     "policy_prechecks",
@@ -116,4 +175,5 @@ class GaGate(Settings):
 class Gates(Settings):
     prometheus: PrometheusConnection = PrometheusConnection()
     slo: SloGateCriteria = SloGateCriteria()
+    agent: AgentGateChecks = AgentGateChecks()
     ga: GaGate = GaGate()

@@ -34,6 +34,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
     s = platform.settings
     gates = GateWiring(
         criteria=s.gates.slo,
+        agent_checks=s.gates.agent,
         connection=s.gates.prometheus,
         error_statuses=tuple(s.names.error_statuses),
         names=s.names,
