@@ -54,7 +54,6 @@ from gates.decision import (
     comparison_dispersion,
     confidence_bounds,
     decide,
-    share,
 )
 from settings.gates import AgentGateChecks, SloGateCriteria
 
@@ -194,7 +193,7 @@ def ratio_bounds(
     """Anytime-valid bounds on the ratio of means: the beta-mixture sequence on the canary's share of the
     amounts (in effective units, divided by the dispersion), mapped to r = p·n_s / ((1 - p)·n_c)."""
     events, total = canary / dispersion, (canary + stable) / dispersion
-    middle = share(n_canary, n_stable, 1.0)
+    middle = n_canary / (n_canary + n_stable)  # the share at equal means
     prior = (1.0, (1 - middle) / middle)
 
     def ratio(p: float) -> float:
