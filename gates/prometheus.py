@@ -124,6 +124,12 @@ class PrometheusClient:
             self._session.headers["Authorization"] = f"Bearer {credentials.token}"
         elif credentials.username:
             self._session.auth = (credentials.username, credentials.password or "")
+        self._refused_hint = (
+            f"{transport.kind} refused the runner's identity: check its kubeconfig user's RBAC (get services/proxy) "
+            "or its IAM role (aps:QueryMetrics)"
+            if transport is not None
+            else f"set {TOKEN_ENV} (or {USERNAME_ENV}/{PASSWORD_ENV}) or the stack's gates.prometheus secrets"
+        )
 
     def __enter__(self) -> PrometheusClient:
         return self
@@ -169,8 +175,7 @@ class PrometheusClient:
         status, body = self._within_deadline(lambda: self._fetch(url, params, attempt))
         if status in (401, 403):
             raise QueryError(
-                f"HTTP {status} from {url} with {self.credentials.kind}; "
-                f"set {TOKEN_ENV} (or {USERNAME_ENV}/{PASSWORD_ENV}) or the stack's gates.prometheus secrets"
+                f"HTTP {status} from {url} with {self.credentials.kind}; {self._refused_hint}"
             )
         if status >= 400:
             raise QueryError(f"HTTP {status} from {url}: {_error_text(body)}")
