@@ -1,8 +1,10 @@
 """TenantAlertRouting: the AlertmanagerConfig of one tenant namespace.
 
 P1 pages the on-call receiver of the agent that raised it; P2 and P3 go to ticket receivers. Receivers
-read their webhook URL or PagerDuty key from a Secret in the namespace, so no credential passes
-through Pulumi. The operator scopes every route to the namespace it lives in.
+read their webhook URL or PagerDuty key from a Secret in the namespace. Given every receiver's value (from
+`pulumi config set --secret`), this component creates that Secret; otherwise an operator does. The
+Prometheus Operator rejects an AlertmanagerConfig whose referenced Secret key it cannot read, so it is all
+of a namespace's receivers or none. The operator scopes every route to the namespace it lives in.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class ReceiverRef:
     name: str
     type: ReceiverType
     secret_key: str
+    value: str | None = None
+    """The URL or routing key, when the stack holds it as a secret."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,23 @@ class TenantAlertRouting(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenantAlertRoutingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:TenantAlertRouting", name, None, opts)
+        depends: list[pulumi.Resource] = list(args.crd_installers)
+        self.secret: KubernetesObject | None = None
+        if args.receivers and all(r.value is not None for r in args.receivers):
+            self.secret = KubernetesObject(
+                f"{name}-receivers",
+                api_version="v1",
+                kind="Secret",
+                metadata={
+                    "name": args.secret_name,
+                    "namespace": args.namespace,
+                    "labels": {"tenant-id": args.tenant_id},
+                },
+                type="Opaque",
+                stringData={r.secret_key: pulumi.Output.secret(r.value) for r in args.receivers},
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData", "data"]),
+            )
+            depends.append(self.secret)
         self.config = KubernetesObject(
             f"{name}-alertmanagerconfig",
             api_version=ALERTMANAGER_CONFIG_API,
@@ -104,7 +125,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
                 "labels": {"tenant-id": args.tenant_id, **args.labels},
             },
             spec=routing_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.crd_installers)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
         self.config_name = self.config.metadata.apply(lambda m: m["name"])
         self.register_outputs({"config_name": self.config_name})

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from settings.base import Settings
+from settings.base import SecretField, Settings
 from settings.slo import DURATION_PATTERN
 
 TicketPriority = Literal["P2", "P3"]
@@ -14,10 +14,15 @@ TICKET_PRIORITIES: tuple[TicketPriority, ...] = get_args(TicketPriority)
 
 
 class Receiver(Settings):
-    """How Alertmanager reaches a receiver; the URL or key lives in a Secret, never in settings."""
+    """How Alertmanager reaches a receiver; its URL or key is read from a Secret in each tenant namespace."""
 
     type: Literal["webhook", "pagerduty"] = "webhook"
     secret_key: str | None = Field(None, description="Key in `observability.receiver_secret`; default: the name.")
+    value: str | None = SecretField(
+        description="The webhook URL or PagerDuty routing key; secret. With a value for every receiver the stack "
+        "creates `observability.receiver_secret` in each tenant namespace; without, creating it is an onboarding "
+        "step (docs/alert-receivers.md)."
+    )
 
 
 class OperationalAlerts(Settings):

@@ -76,6 +76,7 @@ def receivers(s: StackSettings, names: set[str]) -> list[ReceiverRef]:
                 name=name,
                 type=receiver.type if receiver else "webhook",
                 secret_key=(receiver.secret_key if receiver and receiver.secret_key else name),
+                value=receiver.value if receiver else None,
             )
         )
     return refs

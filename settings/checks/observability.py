@@ -117,7 +117,25 @@ def installed_prometheus_selects_platform_objects(s: StackSettings) -> Iterator[
                 )
 
 
+def receiver_values_all_or_none(s: StackSettings) -> Iterator[Problem]:
+    """The stack creates the receivers' Secret only with every value; a partial Secret would make the Prometheus
+    Operator reject each tenant's whole AlertmanagerConfig (a referenced key it cannot read)."""
+    configured = s.observability.receivers
+    if not any(r.value is not None for r in configured.values()):
+        return
+    used = {a.oncall_receiver for a in s.agents} | set(s.observability.ticket_receivers.values())
+    missing = sorted(name for name in used if name not in configured or configured[name].value is None)
+    if missing:
+        yield Problem(
+            "observability.receivers",
+            f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no value while others do; set each with "
+            f"`pulumi config set --secret --path 'agent-platform:observability.receivers.<name>.value' <url or key>` "
+            "or remove every value and create the Secret by hand (docs/alert-receivers.md)",
+        )
+
+
 RULES = [
+    receiver_values_all_or_none,
     installed_prometheus_selects_platform_objects,
     latency_thresholds_are_buckets,
     scrapes_fill_gate_units,

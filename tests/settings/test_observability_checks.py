@@ -82,3 +82,16 @@ def test_installed_prometheus_must_select_the_platform_objects() -> None:
         "prometheus": "kube-prometheus"
     }
 
+
+def test_receiver_values_are_all_or_none() -> None:
+    raw = dev_raw()
+    partial = {"receivers": {"tickets": {"value": "https://tickets.example/hook"}}}
+    with pytest.raises(SettingsError) as error:
+        validate("dev", {**raw, "observability": partial}, {"observability"})
+    (line,) = error.value.lines
+    assert (
+        line.startswith("Pulumi.dev.yaml: agent-platform:observability.receivers: ") and "no value while others" in line
+    )
+    with pytest.raises(SettingsError) as error:
+        validate("dev", {**raw, "observability": partial})
+    assert "is a secret but is stored in plain text" in error.value.lines[0]
