@@ -1,6 +1,7 @@
 """Read-only gate check for pull-request CI: which gates the stack's next `up` evaluates, and their verdicts.
 
     python -m gates.cli prod [--json | --markdown] [--state stack.json] [--stage-started-at ISO] [--at ISO]
+        [--prometheus-url URL] [--prometheus-access auto|direct|kubernetes_proxy|sigv4]
 
 `pulumi preview` never runs a dynamic provider's `create`, so it cannot show a verdict; this command
 evaluates the same gates with the same code and changes nothing. Stage start times live in the state:
@@ -116,9 +117,18 @@ def run_slo(title: str, fields: dict[str, Any], now: datetime) -> GateResult:
 
 
 def evaluate_stack(
-    stack: str, root: Path, state: dict | None, stage_started_at: str | None, now: datetime
+    stack: str,
+    root: Path,
+    state: dict | None,
+    stage_started_at: str | None,
+    now: datetime,
+    prometheus: dict[str, str] | None = None,
 ) -> list[GateResult]:
     settings = stack_file.load(stack, root)
+    if prometheus:
+        # For one run only (a port-forward, another route): the stack file's connection is left as it is.
+        connection = settings.gates.prometheus.model_copy(update=prometheus)
+        settings = settings.model_copy(update={"gates": settings.gates.model_copy(update={"prometheus": connection})})
     results = [run_slo(t, f, now) for t, f in slo_gates(settings, stage_starts(state), stage_started_at)]
     for agent in ga_agents(settings):
         decision = evaluate_ga(ga_spec(settings, agent), now, root)
@@ -152,12 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", type=Path, help="`pulumi stack export` output, for the stage start times")
     parser.add_argument("--stage-started-at", help="ISO time the current stage began, when there is no --state")
     parser.add_argument("--at", help="evaluate as of this ISO time instead of now")
+    parser.add_argument("--prometheus-url", help="query this Prometheus instead of gates.prometheus.url")
+    parser.add_argument(
+        "--prometheus-access",
+        choices=("auto", "direct", "kubernetes_proxy", "sigv4"),
+        help="how to reach it instead of gates.prometheus.access (gates/transport.py)",
+    )
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         now = parse_time(args.at) if args.at else system_clock()
         state = json.loads(args.state.read_text()) if args.state else None
-        results = evaluate_stack(args.stack, args.root, state, args.stage_started_at, now)
+        override = {"url": args.prometheus_url, "access": args.prometheus_access}
+        override = {k: v for k, v in override.items() if v}
+        results = evaluate_stack(args.stack, args.root, state, args.stage_started_at, now, override)
     except (SettingsError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT["error"]

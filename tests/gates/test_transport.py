@@ -247,3 +247,12 @@ def test_sigv4_takes_the_region_from_the_workspace_host(monkeypatch) -> None:
     transport = resolve("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1")
     assert transport is not None and transport.kind == "SigV4 (aps, eu-west-1)"
     assert transport.base_url == "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1"
+
+
+def test_the_cli_can_query_another_prometheus_for_one_run(tmp_path: Path, prometheus, capsys) -> None:
+    """The stack file keeps its cluster URL; `--prometheus-url` (e.g. a port-forward) answers for this run."""
+    root = stack_root(tmp_path, CLUSTER_URL, ["healthy"])
+    state = str(state_file(tmp_path, ["healthy"]))
+    args = ["prod", "--root", str(root), "--state", state, "--at", AT]
+    assert main([*args, "--prometheus-url", prometheus.url, "--prometheus-access", "direct"]) == 0
+    assert "SLO gate healthy/acme 50%: PASS" in capsys.readouterr().out
