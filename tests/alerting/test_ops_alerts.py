@@ -268,3 +268,103 @@ def test_daily_tokens_against_the_same_day_last_week(tmp_path: Path) -> None:
         ),
     ]
     assert "SUCCESS" in run_promtool_tests(tmp_path, g, tests)
+
+
+def test_cost_alerts_read_the_contract_series_of_their_agent_and_tenant_only(tmp_path: Path) -> None:
+    """Tokens come split by `token_type` and by version (a canary beside stable): the anomaly sums them for
+    the agent in its tenant. Another tenant's or another agent's series never fire this workload's alerts;
+    each silent case sits beside one that fires on the same shape."""
+    g = [{**group, "interval": "5m"} for group in default_groups() if group["name"].endswith("-cost-and-agent")]
+    llm = {"provider": "openai", "model": "m"}
+    other_tenant = {"namespace": "t2-prod", "agent_id": "bot", "tenant_id": "t2"}
+    other_agent = {"namespace": NAMESPACE, "agent_id": "other", "tenant_id": "t1"}
+    flat = [
+        series("agent_llm_tokens_total", "0+600x200", version="1.0.0", token_type="input", **llm),
+        series("agent_llm_tokens_total", "0+400x200", version="1.0.0", token_type="output", **llm),
+    ]
+    tests = [
+        case(
+            "input and output tokens of stable and a canary, together twice last week's",
+            [
+                series("agent_llm_tokens_total", "0+600x168 100800+900x30", version="1.0.0", token_type="input", **llm),
+                series("agent_llm_tokens_total", "0+400x168 67200+600x30", version="1.0.0", token_type="output", **llm),
+                series("agent_llm_tokens_total", "_x168 0+500x30", version="1.1.0", token_type="input", **llm),
+            ],
+            check("AgentTokenUsageAnomaly", "193h", [expect(g, "AgentTokenUsageAnomaly", "48k", severity="P2")]),
+            interval="1h",
+        ),
+        case(
+            "another tenant's tokens doubled, this tenant's flat",
+            [
+                *flat,
+                raw(
+                    "agent_llm_tokens_total",
+                    "0+1000x168 168000+2000x30",
+                    version="1.0.0",
+                    token_type="input",
+                    **llm,
+                    **other_tenant,
+                ),
+            ],
+            check("AgentTokenUsageAnomaly", "193h", []),
+            interval="1h",
+        ),
+        case(
+            "another agent of the tenant doubled its tokens",
+            [
+                *flat,
+                raw(
+                    "agent_llm_tokens_total",
+                    "0+1000x168 168000+2000x30",
+                    version="1.0.0",
+                    token_type="input",
+                    **llm,
+                    **other_agent,
+                ),
+            ],
+            check("AgentTokenUsageAnomaly", "193h", []),
+            interval="1h",
+        ),
+        case(
+            "this agent's tool failing 20% of calls",
+            [
+                series("agent_tool_calls_total", "0+100x30", version="1.0.0", tool="search"),
+                series("agent_tool_failures_total", "0+20x30", version="1.0.0", tool="search"),
+            ],
+            check(
+                "AgentToolFailureRate", "10m", [expect(g, "AgentToolFailureRate", "20%", severity="P2", tool="search")]
+            ),
+        ),
+        case(
+            "another tenant's tool failing 20% of calls",
+            [
+                series("agent_tool_calls_total", "0+100x30", version="1.0.0", tool="search"),
+                series("agent_tool_failures_total", "0+0x30", version="1.0.0", tool="search"),
+                raw("agent_tool_calls_total", "0+100x30", version="1.0.0", tool="search", **other_tenant),
+                raw("agent_tool_failures_total", "0+20x30", version="1.0.0", tool="search", **other_tenant),
+            ],
+            check("AgentToolFailureRate", "10m", []),
+        ),
+        case(
+            "this agent's provider returning 10% 5xx",
+            [
+                series("agent_llm_responses_total", "0+90x30", version="1.0.0", code="200", **llm),
+                series("agent_llm_responses_total", "0+10x30", version="1.0.0", code="503", **llm),
+            ],
+            check(
+                "AgentLlmProvider5xx",
+                "10m",
+                [expect(g, "AgentLlmProvider5xx", "10%", severity="P1", provider="openai")],
+            ),
+        ),
+        case(
+            "another agent's provider returning 10% 5xx",
+            [
+                series("agent_llm_responses_total", "0+100x30", version="1.0.0", code="200", **llm),
+                raw("agent_llm_responses_total", "0+90x30", version="1.0.0", code="200", **llm, **other_agent),
+                raw("agent_llm_responses_total", "0+10x30", version="1.0.0", code="503", **llm, **other_agent),
+            ],
+            check("AgentLlmProvider5xx", "10m", []),
+        ),
+    ]
+    assert "SUCCESS" in run_promtool_tests(tmp_path, g, tests)
