@@ -90,7 +90,7 @@ _VELERO_VALUES: dict[str, object] = {
     "initContainers": [
         {
             "name": "velero-plugin-for-aws",
-            "image": "velero/velero-plugin-for-aws:v1.11.1",
+            "image": "velero/velero-plugin-for-aws:v1.12.0",
             "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
         }
     ],

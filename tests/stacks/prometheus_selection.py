@@ -186,6 +186,19 @@ def prometheus_selection(release: str, namespace: str, values: dict[str, Any]) -
     )
 
 
+def alertmanager_config_selection(namespace: str, values: dict[str, Any]) -> PrometheusSelection:
+    """templates/alertmanager/alertmanager.yaml: `alertmanagerConfigSelector` and `...NamespaceSelector` are the
+    values when non-empty, else `{}` (every AlertmanagerConfig, every namespace). Only the selectors are set."""
+    spec = deep_merge({"alertmanager": {"alertmanagerSpec": {}}}, values)["alertmanager"]["alertmanagerSpec"]
+    return PrometheusSelection(
+        namespace=namespace,
+        service_monitors=None,
+        service_monitor_namespaces=None,
+        rules=spec.get("alertmanagerConfigSelector") or {},
+        rule_namespaces=spec.get("alertmanagerConfigNamespaceSelector") or {},
+    )
+
+
 def _name_drops(relabelings: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(
         r.get("regex", "(.*)")

@@ -99,3 +99,17 @@ def test_velero_node_agent_runs_on_the_agent_nodes(data_render: Callable[[str], 
     assert values["deployNodeAgent"] is True
     tolerations = values.get("nodeAgent", {}).get("tolerations", [])
     assert tolerates(tolerations, taint.model_dump())
+
+
+# vmware-tanzu/helm-charts `velero-9.1.0` Chart.yaml: appVersion 1.16.0. The plugin's compatibility table
+# (vmware-tanzu/velero-plugin-for-aws README): plugin v1.12.x for Velero v1.16.x, v1.11.x for v1.15.x.
+VELERO_OF_CHART = {"9.1.0": "1.16"}
+AWS_PLUGIN_OF_VELERO = {"1.15": "1.11", "1.16": "1.12"}
+
+
+@pytest.mark.parametrize("stack", INSTALLING)
+def test_velero_aws_plugin_matches_the_server(data_render: Callable[[str], Rendered], stack: str) -> None:
+    inputs = release(data_render(stack), "velero")["inputs"]
+    (plugin,) = [c for c in inputs["values"]["initContainers"] if c["name"] == "velero-plugin-for-aws"]
+    tag = plugin["image"].rpartition(":v")[2]
+    assert tag.rpartition(".")[0] == AWS_PLUGIN_OF_VELERO[VELERO_OF_CHART[inputs["version"]]], plugin["image"]

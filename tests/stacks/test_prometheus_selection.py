@@ -18,6 +18,7 @@ from tests.stacks.prometheus_selection import (
     PUSHGATEWAY_CHART,
     Monitor,
     PrometheusSelection,
+    alertmanager_config_selection,
     chart_monitors,
     prometheus_selection,
     pushgateway_monitors,
@@ -101,3 +102,15 @@ def test_every_series_the_rules_read_is_scraped(data_render: Callable[[str], Ren
     assert not missing, "no selected scrape source:\n" + "\n".join(
         f"{series}, read by {len(rules)} rules such as {rules[0]}" for series, rules in sorted(missing.items())
     )
+
+
+@pytest.mark.parametrize("stack", INSTALLING)
+def test_alertmanager_loads_every_tenant_routing(data_render: Callable[[str], Rendered], stack: str) -> None:
+    r = data_render(stack)
+    kps = _release(r, KPS_CHART)
+    selection = alertmanager_config_selection(kps["namespace"], kps["values"])
+    configs = r.kinds("AlertmanagerConfig")
+    assert len(configs) == len(r.settings.tenants)
+    for config in configs:
+        meta = config["metadata"]
+        assert selection.selects_rule(meta.get("labels", {}), meta["namespace"]), f"{meta['namespace']} not selected"
