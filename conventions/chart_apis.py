@@ -5,8 +5,9 @@ no schema check sees. A render test checks every custom object of every stack ag
 chart bump without an entry here fails that test until its CRDs are read and added.
 
 Sources (`spec.versions[].served: true` of each CustomResourceDefinition at the chart's release tag):
-- external-secrets 0.16.1: external-secrets/external-secrets `helm-chart-0.16.1`, config/crds/bases/ (the chart
-  packages these; v1 is the storage version, v1beta1 still served).
+- external-secrets 0.16.1: external-secrets/external-secrets `helm-chart-0.16.1`, deploy/crds/bundle.yaml, which
+  hack/helm.generate.sh splits into the chart's templates/crds/ when packaging (v1 is the storage version since
+  0.16.0, v1beta1 still served; 0.15.x served only v1alpha1 and v1beta1).
 - kube-prometheus-stack 70.4.2: prometheus-community/helm-charts `kube-prometheus-stack-70.4.2`,
   charts/kube-prometheus-stack/charts/crds/crds/ (Prometheus Operator v0.81.0).
 - velero 9.1.0: vmware-tanzu/helm-charts `velero-9.1.0`, charts/velero/crds/ (Velero 1.16.0).
