@@ -20,7 +20,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
 from planning.rollout import Release
-from settings.agents import Agent, CpuMemoryPair, Probe
+from settings.agents import Agent, ConfigBundle, CpuMemoryPair, Probe
 from settings.cluster import AgentNodes
 from settings.names import SharedNames
 from settings.tenancy import Environment
@@ -33,6 +33,7 @@ CONFIG_DIR = "/app/config"
 CACHE_DIR = "/app/cache"
 SESSION_DIR = "/app/data"
 FLAGS_DIR = "/app/flags"  # the tenant's feature-flags ConfigMap; updated in place when the flags change
+BUNDLE_DIR = "/app/bundle"  # the release's config bundle: an immutable ConfigMap named by its content hash
 TMP_DIR = "/tmp/agent"  # the image's TMPDIR and HOME; a volume at /tmp would hide it
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 ROLLOUT_TIMEOUT = "300s"
@@ -85,10 +86,15 @@ class AgentServiceArgs:
     """When this release was promoted (the gate's `passed_at`); workload metadata only, never the pod template."""
     crd_installers: Sequence[pulumi.Resource] = ()
     """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
+    bundles: Sequence[ConfigBundle] = ()
+    """Every config bundle this track may run in this `up` (stable: its own and, at promotion, the canary's)."""
 
     @property
     def name(self) -> str:
         return f"{self.agent.id}-{self.track}"
+
+    def bundle_name(self, bundle: ConfigBundle) -> str:
+        return f"{self.name}-bundle-{bundle.content_hash}"
 
     @property
     def kind(self) -> Literal["Deployment", "StatefulSet"]:
@@ -123,6 +129,25 @@ class AgentService(pulumi.ComponentResource):
             data=lift(release, lambda r: {"agent.json": self.config_json(r)}),
             opts=child,
         )
+        bundles = [
+            KubernetesObject(
+                f"{name}-bundle-{bundle.content_hash}",
+                api_version="v1",
+                kind="ConfigMap",
+                metadata={
+                    "name": args.bundle_name(bundle),
+                    "namespace": args.namespace,
+                    "labels": {**args.selector(), "app.kubernetes.io/managed-by": "pulumi"},
+                    "annotations": {"greenlang.io/config-bundle-version": bundle.version},
+                },
+                # A new bundle is a new name: pods never see files change under them, and the old bundle stays
+                # for the pods still running it until the workload rolls.
+                immutable=True,
+                data=dict(bundle.files),
+                opts=child,
+            )
+            for bundle in {b.content_hash: b for b in args.bundles}.values()
+        ]
         service = KubernetesObject(
             f"{name}-service",
             api_version="v1",
@@ -133,7 +158,7 @@ class AgentService(pulumi.ComponentResource):
         )
         workload_opts = pulumi.ResourceOptions(
             parent=self,
-            depends_on=[config],
+            depends_on=[config, *bundles],
             custom_timeouts=pulumi.CustomTimeouts(create="5m", update="5m"),
             # The HPA owns the replica count: the spec omits it and no `up` may reset it.
             ignore_changes=["spec.replicas"] if args.scale.hpa else None,
@@ -239,7 +264,8 @@ class AgentService(pulumi.ComponentResource):
         annotations = {
             "greenlang.io/agent-id": a.agent.id,
             "greenlang.io/version": release.version,
-            "greenlang.io/registry-url": a.agent.registry_url.format(agent_id=a.agent.id, version=release.version),
+            "greenlang.io/registry-url": a.agent.registry_url.format(agent_id=a.agent.id, version=release.tag),
+            **_change_annotations(release),
         }
         if promoted_at:
             annotations["greenlang.io/promoted-at"] = promoted_at
@@ -256,6 +282,7 @@ class AgentService(pulumi.ComponentResource):
             "capabilities": a.agent.capabilities,
             "session_state": a.agent.session_state,
             "settings": release.env,
+            **({"config_bundle": _bundle_fields(release.bundle)} if release.bundle else {}),
         }
         return json.dumps(document, indent=2, sort_keys=True)
 
@@ -320,6 +347,8 @@ class AgentService(pulumi.ComponentResource):
             {"name": "cache", "emptyDir": {"sizeLimit": str(a.agent.cache_size)}},
             {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(a.agent.tmp_size)}},
         ]
+        if release.bundle:
+            volumes.append({"name": "bundle", "configMap": {"name": a.bundle_name(release.bundle)}})
         spread_selector = {"matchLabels": a.selector()}
         hash_key = {"matchLabelKeys": ["pod-template-hash"]} if a.kind == "Deployment" else {}
         spec: dict[str, Any] = {
@@ -371,6 +400,8 @@ class AgentService(pulumi.ComponentResource):
         ]
         if a.kind == "StatefulSet":
             mounts.append({"name": "session-data", "mountPath": SESSION_DIR})
+        if release.bundle:
+            mounts.append({"name": "bundle", "mountPath": BUNDLE_DIR, "readOnly": True})
         container: dict[str, Any] = {
             "name": "agent",
             "image": release.image,
@@ -420,6 +451,12 @@ class AgentService(pulumi.ComponentResource):
             "TMPDIR": TMP_DIR,
             "HOME": TMP_DIR,
         }
+        if release.bundle:
+            standard |= {
+                "AGENT_CONFIG_BUNDLE_DIR": BUNDLE_DIR,
+                "AGENT_CONFIG_BUNDLE_VERSION": release.bundle.version,
+                "AGENT_CONFIG_BUNDLE_HASH": release.bundle.content_hash,
+            }
         values = [{"name": k, "value": v} for k, v in {**release.env, **standard}.items()]
         keys = a.names.agent_secret_keys
         secrets = [
@@ -508,3 +545,14 @@ def _probe(probe: Probe) -> dict[str, Any]:
 
 def _cpu_mem(value: CpuMemoryPair) -> dict[str, str]:
     return {"cpu": str(value.cpu), "memory": str(value.memory)}
+
+
+def _change_annotations(release: Release) -> dict[str, str]:
+    """What a canary runs differently from stable (`image`, `model`, `config`, `env`), for people and tools.
+
+    On the workload only: in the pod template it would roll running canary pods when it first appears."""
+    return {"greenlang.io/canary-changes": ",".join(release.dimensions)} if release.dimensions else {}
+
+
+def _bundle_fields(bundle: ConfigBundle) -> dict[str, Any]:
+    return {"dir": BUNDLE_DIR, "version": bundle.version, "hash": bundle.content_hash, "files": sorted(bundle.files)}

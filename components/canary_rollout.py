@@ -31,7 +31,7 @@ from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
 from gates.slo_gate import SloGate, SloGateArgs
 from gates.stage_clock import StageClock, StageClockArgs
 from planning.rollout import Outcome, Release, RolloutPlan, outcome
-from settings.agents import Agent
+from settings.agents import Agent, ConfigBundle
 from settings.cluster import AgentNodes
 from settings.gates import AgentGateChecks, PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
@@ -109,7 +109,8 @@ class CanaryRollout(pulumi.ComponentResource):
         stable_release: pulumi.Input[Release] = plan.stable
         promoted_at: pulumi.Input[str | None] = agent.promoted_at
         if plan.promotes and plan.canary is not None:
-            canary = plan.canary
+            # Stable runs what the canary ran (its release label too, so its series continue), as stable.
+            canary = replace(plan.canary, dimensions=())
             stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
             passed = gate.passed_at if gate is not None else ""
             promoted_at = lift_all([result, passed], lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at)
@@ -127,9 +128,14 @@ class CanaryRollout(pulumi.ComponentResource):
             stable_scale = replace(args.scale, replicas=lift(split, lambda s: s[0]))
             canary_scale = replace(args.scale, replicas=lift(split, lambda s: s[1]))
 
-        self.stable = self._track("stable", stable_release, stable_scale, agent.lifecycle_stage, promoted_at)
+        stable_runs = [plan.stable, *([plan.canary] if plan.promotes and plan.canary else [])]
+        self.stable = self._track(
+            "stable", stable_release, stable_scale, agent.lifecycle_stage, promoted_at, _bundles(stable_runs)
+        )
         self.canary = (
-            self._track("canary", plan.canary, canary_scale, "canary", None) if has_canary and plan.canary else None
+            self._track("canary", plan.canary, canary_scale, "canary", None, _bundles([plan.canary]))
+            if has_canary and plan.canary
+            else None
         )
 
         selector = {"app": agent.id, "agent-id": agent.id, "tenant-id": args.tenant_id}
@@ -242,6 +248,7 @@ class CanaryRollout(pulumi.ComponentResource):
         scale: Scale,
         lifecycle_state: str,
         promoted_at: pulumi.Input[str | None],
+        bundles: tuple[ConfigBundle, ...] = (),
     ) -> AgentService:
         a = self._args
         return AgentService(
@@ -260,6 +267,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 nodes=a.nodes,
                 promoted_at=promoted_at,
                 crd_installers=a.crd_installers,
+                bundles=bundles,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -302,6 +310,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 max_duration_seconds=g.max_duration_seconds,
                 criteria=a.gates.criteria,
                 agent_checks=a.gates.agent_checks,
+                dimensions=plan.canary.dimensions,
                 policy=g.policy,
                 mode=g.mode,
                 error_statuses=a.gates.error_statuses,
@@ -397,3 +406,7 @@ class CanaryRollout(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *a.ingress_controller]),
         )
+
+
+def _bundles(releases: list[Release]) -> tuple[ConfigBundle, ...]:
+    return tuple(r.bundle for r in releases if r.bundle is not None)

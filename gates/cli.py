@@ -67,7 +67,7 @@ def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) 
     for agent in settings.agents:
         plan = plan_rollout(agent, settings.environment, settings.canary, in_cohort)
         gate = plan.gate
-        if gate is None or agent.rollout.canary is None:
+        if gate is None or plan.canary is None:
             continue
         for tenant in plan.exposed:
             start = starts.get((agent.id, tenant, gate.previous_stage), default_start)
@@ -82,7 +82,8 @@ def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) 
                         "agent_id": agent.id,
                         "tenant_id": tenant,
                         "stable_version": agent.version,
-                        "canary_version": agent.rollout.canary.version,
+                        "canary_version": plan.canary.version,
+                        "dimensions": list(plan.canary.dimensions),
                         "stage": gate.stage,
                         "weight": gate.weight,
                         "stage_started_at": start,

@@ -60,6 +60,7 @@ from gates.decision import Check, Decision, Proportion, Timing, Track, error, wi
 from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, TrackQueries, track_queries
 from gates.stage_clock import Clock, format_time, parse_time, system_clock
+from settings.agents import Dimension
 from settings.base import DnsLabel, Settings
 from settings.gates import (
     GATE_UNIT_SECONDS,
@@ -101,6 +102,7 @@ class GateSpec(Settings):
     max_duration_seconds: float = Field(gt=0)
     criteria: SloGateCriteria = SloGateCriteria()
     agent_checks: AgentGateChecks = AgentGateChecks()
+    dimensions: list[Dimension] = Field(default_factory=list, description="What the canary changes.")
     policy: Literal["rollback", "block"] = "rollback"
     mode: Literal["canary", "blue_green"] = "canary"
     error_statuses: list[str] = Field(default_factory=lambda: ["error", "timeout"], min_length=1)
@@ -128,7 +130,8 @@ class GateSpec(Settings):
 
     @property
     def title(self) -> str:
-        return f"SLO gate {self.agent_id}/{self.tenant_id or self.namespace} {self.weight}%"
+        changes = f" ({', '.join(self.dimensions)} changed)" if self.dimensions else ""
+        return f"SLO gate {self.agent_id}/{self.tenant_id or self.namespace} {self.weight}%{changes}"
 
     def limits(self) -> Limits:
         return Limits(self.query_timeout_seconds, self.deadline_seconds, self.retries)
@@ -380,10 +383,14 @@ class SloGateArgs:
     labels: MetricLabels = field(default_factory=MetricLabels)
     connection: PrometheusConnection = field(default_factory=PrometheusConnection)
     agent_checks: AgentGateChecks = field(default_factory=AgentGateChecks)
+    dimensions: tuple[Dimension, ...] = ()
+    """What the canary changes (image, model, config, env): in the gate's inputs and its report's title."""
 
     def props(self) -> dict[str, Any]:
-        # Only with a check on: gates evaluated before the agent checks existed keep their inputs unchanged.
-        agent = {"agent_checks": self.agent_checks.model_dump()} if self.agent_checks.enabled else {}
+        # Only when set: gates evaluated before these inputs existed keep their inputs unchanged.
+        agent: dict[str, Any] = {"agent_checks": self.agent_checks.model_dump()} if self.agent_checks.enabled else {}
+        # An image release is what every gate judged before dimensions existed: no input, no replacement.
+        agent |= {"dimensions": list(self.dimensions)} if self.dimensions not in ((), ("image",)) else {}
         return agent | {
             "prometheus_url": self.connection.url,
             "prometheus_access": self.connection.access,

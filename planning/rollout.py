@@ -6,13 +6,14 @@ What the gate then decides (`outcome`) is pure too: the components only wire it 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from planning.feature_flags import cohort_bucket
-from settings.agents import Agent, Track
+from settings.agents import Agent, ConfigBundle, Dimension, Track, canary_changes, canary_image
 from settings.canary import CanaryPolicy
 from settings.slo import seconds
 from settings.tenancy import Environment
@@ -29,22 +30,56 @@ def image_ref(image: str, version: str, digest: str | None) -> str:
     return f"{image}:{version}@{digest}" if digest else f"{image}:{version}"
 
 
+LABEL_MAX = 63  # a Kubernetes label value
+
+
 @dataclass(frozen=True)
 class Release:
-    """What a track runs; two releases differ in image, version or settings (model, env)."""
+    """What a track runs; two releases differ in image, model, config bundle or env.
+
+    `version` is the release's label: the `version` label of its pods and metrics (`AGENT_VERSION`) and
+    what the gate selects each track by. It is the image tag, and for a canary that keeps the stable tag
+    but changes the model, the config bundle or env, the tag with what changed (`1.4.2_model.3f2a9c`), so
+    the tracks stay apart in every series. `dimensions` says what a canary changes (empty for stable).
+    """
 
     version: str
     image: str
     env: dict[str, str] = field(default_factory=dict)
+    image_version: str = ""
+    model: dict[str, str] = field(default_factory=dict)
+    bundle: ConfigBundle | None = None
+    dimensions: tuple[Dimension, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        return self.image_version or self.version
 
 
 def stable_release(agent: Agent) -> Release:
-    return Release(agent.version, image_ref(agent.image, agent.version, agent.digest), {**agent.env, **agent.model})
+    image = image_ref(agent.image, agent.version, agent.digest)
+    env = {**agent.env, **agent.model}
+    return Release(agent.version, image, env, agent.version, dict(agent.model), agent.config_bundle)
 
 
 def canary_release(agent: Agent, track: Track) -> Release:
-    image = image_ref(track.image or agent.image, track.version, track.digest)
-    return Release(track.version, image, {**agent.env, **agent.model, **track.env})
+    repository, tag, digest = canary_image(agent, track)
+    image = image_ref(repository, tag, digest)
+    changed = canary_changes(agent, track)
+    env = {**agent.env, **agent.model, **track.model, **track.env}
+    model = {k: env[k] for k in sorted(set(agent.model) | set(track.model))}
+    bundle = track.config_bundle or agent.config_bundle
+    return Release(_label(tag, agent.version, changed), image, env, tag, model, bundle, tuple(changed))
+
+
+def _label(tag: str, stable_tag: str, changed: dict[Dimension, str]) -> str:
+    """The tag alone while it differs from stable's; otherwise the tag with each changed dimension."""
+    if tag != stable_tag or not changed:
+        return tag
+    label = "_".join([tag, *(f"{d}.{v}" for d, v in changed.items() if d != "image")])
+    if len(label) > LABEL_MAX:
+        label = f"{tag[: LABEL_MAX - 11]}_{hashlib.sha256(label.encode()).hexdigest()[:10]}"
+    return label
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from settings.base import DnsLabel, Settings
 from settings.quantity import Quantity
@@ -87,13 +90,45 @@ class Ingress(Settings):
         return self.hosts.get(tenant_id) or f"{agent_id}.{tenant_id}.{self.domain}"
 
 
-class Track(Settings):
-    """What a track runs. A canary differs from stable in image, version, model or env."""
+class ConfigBundle(Settings):
+    """A versioned set of files an agent reads at start: skills, permission rules, sandbox profile, instructions.
 
-    version: str = Field(min_length=1)
+    Mounted read-only from a ConfigMap named by its content hash, so a changed bundle is a new object (and a
+    new pod template) and the old one stays for the track still running it.
+    """
+
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,19}$", description="Shown in the release label.")
+    files: dict[str, str] = Field(min_length=1, description="File name -> content, under /app/bundle.")
+
+    @field_validator("files")
+    @classmethod
+    def _configmap_keys(cls, files: dict[str, str]) -> dict[str, str]:
+        for name in files:
+            if not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", name) or name in (".", ".."):
+                raise ValueError(f"file name {name!r} is not a ConfigMap key (letters, digits, '-', '_', '.')")
+        return files
+
+    @property
+    def content_hash(self) -> str:
+        """Ten hex digits of the SHA-256 of the files, names and contents, in name order."""
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(f"{len(name)}:{name}{len(self.files[name])}:{self.files[name]}".encode())
+        return digest.hexdigest()[:10]
+
+
+class Track(Settings):
+    """What a track runs. A canary changes the image version, the model, the config bundle or env, alone or
+    together; what it leaves out it runs as stable does."""
+
+    version: str | None = Field(None, min_length=1, description="The image tag; default: the stable version.")
     image: str | None = None
     digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
     env: dict[str, str] = Field(default_factory=dict)
+    model: dict[str, str] = Field(
+        default_factory=dict, description="Model settings over the agent's `model`, e.g. OPENAI_MODEL."
+    )
+    config_bundle: ConfigBundle | None = Field(None, description="Default: the agent's config bundle.")
 
 
 class Rollout(Settings):
@@ -167,6 +202,7 @@ class Agent(Settings):
     termination_grace_period_seconds: int = Field(60, ge=1)
     env: dict[str, str] = Field(default_factory=dict)
     model: dict[str, str] = Field(default_factory=dict, description="Model settings passed as env, e.g. OPENAI_MODEL.")
+    config_bundle: ConfigBundle | None = Field(None, description="Files mounted read-only at /app/bundle.")
     ingress: Ingress | None = None
     rollout: Rollout = Rollout()
     synthetic_session: SyntheticSession = SyntheticSession()
@@ -178,3 +214,42 @@ class Agent(Settings):
     @property
     def sticky(self) -> bool:
         return self.persistent if self.sticky_sessions is None else self.sticky_sessions
+
+
+Dimension = Literal["image", "model", "config", "env"]
+
+
+def canary_image(agent: Agent, track: Track) -> tuple[str, str, str | None]:
+    """(repository, tag, digest) of the canary: stable's where the track names none (its digest with its tag)."""
+    image, tag = track.image or agent.image, track.version or agent.version
+    same = (image, tag) == (agent.image, agent.version)
+    return image, tag, track.digest or (agent.digest if same else None)
+
+
+def canary_changes(agent: Agent, track: Track) -> dict[Dimension, str]:
+    """What a canary track runs differently from stable, each with a short id of its new value.
+
+    A model key (in the agent's or the track's `model`) is a model setting wherever it is set, `env`
+    included; the image changes with its repository, tag or digest.
+    """
+    tag = track.version or agent.version
+    stable_env = {**agent.env, **agent.model}
+    env = {**stable_env, **track.model, **track.env}
+    model_keys = sorted(set(agent.model) | set(track.model))
+    bundle = track.config_bundle or agent.config_bundle
+    changed: dict[Dimension, str] = {}
+    if canary_image(agent, track) != (agent.image, agent.version, agent.digest):
+        changed["image"] = tag
+    model = {k: env[k] for k in model_keys}
+    if model != {k: stable_env.get(k) for k in model_keys}:
+        changed["model"] = _short_hash(model)
+    if (bundle.content_hash if bundle else None) != (agent.config_bundle.content_hash if agent.config_bundle else None):
+        changed["config"] = f"{bundle.version}.{bundle.content_hash[:6]}" if bundle else "none"
+    rest = {k: v for k, v in env.items() if k not in model_keys}
+    if rest != {k: v for k, v in stable_env.items() if k not in model_keys}:
+        changed["env"] = _short_hash(rest)
+    return changed
+
+
+def _short_hash(values: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:6]

@@ -41,6 +41,10 @@ def runtime_table() -> str:
             "read-only: the tenant's feature flags",
             f"`{svc.FLAGS_DIR}/{FLAGS_FILE}` (`AGENT_FEATURE_FLAGS_FILE`; updated in place, re-read it)",
         ),
+        (
+            "read-only: the release's config bundle (`config_bundle`, when set)",
+            f"{_code(svc.BUNDLE_DIR)} (`AGENT_CONFIG_BUNDLE_DIR`, `_VERSION`, `_HASH`; a new bundle is a new pod)",
+        ),
     ]
     return "\n".join(["| what | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from settings.agents import Agent
+from settings.agents import Agent, canary_changes
 from settings.errors import Problem
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings
@@ -19,6 +19,9 @@ STANDARD_ENV = frozenset(
         "AGENT_TRACK",
         "TENANT_ID",
         "AGENT_RUNTIME_CANARY_PERCENTAGE",
+        "AGENT_CONFIG_BUNDLE_DIR",
+        "AGENT_CONFIG_BUNDLE_VERSION",
+        "AGENT_CONFIG_BUNDLE_HASH",
         "HIVE_LIFECYCLE_ENABLED",
         "HIVE_LIFECYCLE_HOST",
         "HIVE_LIFECYCLE_PORT",
@@ -119,11 +122,11 @@ def blue_green_stages(s: StackSettings) -> Iterator[Problem]:
 def canary_differs_from_stable(s: StackSettings) -> Iterator[Problem]:
     for index, agent in enumerate(s.agents):
         canary = agent.rollout.canary
-        if canary is not None and canary.version == agent.version:
+        if canary is not None and not canary_changes(agent, canary):
             yield Problem(
-                f"agents[{index}].rollout.canary.version",
-                f"{canary.version!r} is the stable version; a canary needs its own version label "
-                "(for a model or config change too) so metrics and the gate can tell the tracks apart",
+                f"agents[{index}].rollout.canary",
+                f"runs what stable runs ({agent.version!r}, the same model, config bundle and env); change "
+                "its version, model, config_bundle or env, or remove it",
             )
 
 
@@ -218,6 +221,7 @@ def env_is_not_standard_or_secret(s: StackSettings) -> Iterator[Problem]:
         sources = [("env", agent.env), ("model", agent.model)]
         if agent.rollout.canary is not None:
             sources.append(("rollout.canary.env", agent.rollout.canary.env))
+            sources.append(("rollout.canary.model", agent.rollout.canary.model))
         for field, values in sources:
             for key in values:
                 if key in STANDARD_ENV:
