@@ -341,8 +341,30 @@ def agent_checks(
             checks.append(usage_check(name, c, s, tol, reg, beta, alpha, versus, floor))
         else:
             tol, reg = settings.share_ratio_vs_stable, settings.share_regression_factor
-            checks.append(compare(name, c, s, tol, reg, beta, alpha, versus))
+            checks.append(share_check(name, c, s, tol, reg, beta, alpha, versus))
     return checks
+
+
+def share_check(
+    name: str,
+    canary: Proportion,
+    stable: Proportion,
+    tolerance: float,
+    regression: float,
+    false_pass: float,
+    false_fail: float,
+    versus: str = "stable",
+) -> Check:
+    """`gates.decision.compare`, with the anytime-valid bounds of the rate ratio in the report as well."""
+    check = compare(name, canary, stable, tolerance, regression, false_pass, false_fail, versus)
+    if check.verdict == "error" or canary.total == 0 or stable.total == 0 or canary.events + stable.events == 0:
+        return check
+    bounds = ratio_bounds(
+        canary.events, stable.events, canary.total, stable.total, check.dispersion, false_fail, false_pass
+    )
+    ratio = canary.rate / stable.rate if stable.events else math.inf
+    shown = f"; ratio {ratio:.3f} [{bounds[0]:.3f}, {bounds[1]:.3f}]"
+    return replace(check, bounds=bounds, reason=check.reason + shown)
 
 
 def decide_with_agent(

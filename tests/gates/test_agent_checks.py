@@ -118,3 +118,18 @@ def _arrays(a: Amount) -> tuple[np.ndarray, ...]:
 def test_inconsistent_agent_check_settings_are_refused_with_the_fix(fields: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         AgentGateChecks.model_validate(fields)
+
+
+def test_a_share_check_reports_the_bounds_of_its_rate_ratio() -> None:
+    minutes = 30
+    stable = Proportion.from_units([80] * minutes, [4000] * minutes)
+    worse = agent_checks(
+        AgentTrack(tool_failures=Proportion.from_units([240] * minutes, [4000] * minutes)),
+        AgentTrack(tool_failures=stable),
+        SloGateCriteria(),
+        AgentGateChecks(enabled=["tool_failure_share"]),
+    )[0]
+    assert worse.verdict == "fail" and worse.bounds is not None
+    assert 1.5 < worse.bounds[0] < 3.0 < worse.bounds[1], worse.reason
+    assert "ratio 3.000 [" in worse.reason
+
