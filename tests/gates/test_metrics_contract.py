@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conventions.metrics import (
     AGENT_ID,
     CATALOG,
@@ -14,6 +16,7 @@ from conventions.metrics import (
     VERSION,
     required_metrics,
 )
+from gates.queries import Selector, agent_queries
 
 
 def test_the_contract_requires_the_series_the_agent_checks_read() -> None:
@@ -35,3 +38,13 @@ def test_tokens_are_split_by_type_and_priced_per_model() -> None:
 def test_tool_failures_carry_the_labels_of_tool_calls() -> None:
     """The failed share divides one by the other: a label only one of them has would split the ratio."""
     assert TOOL_FAILURES.labels == TOOL_CALLS.labels
+
+
+def test_every_agent_check_reads_only_series_the_contract_requires() -> None:
+    """A check on a series the contract does not require could pass on an image that never exports it."""
+    labels = {"agent_id": "agent_id", "version": "version", "tenant_id": "tenant_id", "status": "status"}
+    queries = agent_queries(Selector("ns", "a", "1", "t", labels), 60, {"m": (1.0, 2.0)})
+    required = {m.name for m in required_metrics()}
+    for field, promql in vars(queries).items():
+        names = set(re.findall(r"\b(agent_[a-z_]+)\{", promql))
+        assert names and names <= required, (field, names - required)
