@@ -75,6 +75,26 @@ def test_no_event_data_is_interpolated_into_scripts(path: Path) -> None:
             assert "${{" not in step.get("run", ""), f"{path.name}: pass values through env, not into run:"
 
 
+def pulumi_steps() -> list[tuple[str, dict]]:
+    return [
+        (f"{path.name}:{name}", step)
+        for path in WORKFLOWS
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("pulumi/actions@")
+    ]
+
+
+def test_every_pulumi_cli_install_is_the_version_of_the_pinned_sdk() -> None:
+    """pulumi/actions installs `pulumi-version`, default "^3" (its action.yml and src/config.ts
+    makeInstallationConfig): unset, every run takes the newest CLI while the SDK stays pinned."""
+    (sdk,) = re.findall(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), flags=re.M)
+    steps = pulumi_steps()
+    assert len(steps) >= 4
+    for where, step in steps:
+        assert str((step.get("with") or {}).get("pulumi-version")) == sdk, where
+
+
 def runs_up(job: dict) -> bool:
     for step in job.get("steps", []):
         if "pulumi/actions" in step.get("uses", "") and (step.get("with") or {}).get("command") == "up":
