@@ -207,7 +207,7 @@ CONTAINER_MEMORY_LIMIT = Metric(
     "kube_pod_container_resource_limits",
     "gauge",
     (NAMESPACE, POD, "container", "resource", "unit"),
-    "Resource limits per container (`resource=\"memory\"`: bytes; absent without a limit).",
+    'Resource limits per container (`resource="memory"`: bytes; absent without a limit).',
     source="kube-state-metrics",
 )
 CONTAINER_CPU = Metric(

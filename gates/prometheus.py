@@ -174,9 +174,7 @@ class PrometheusClient:
         url = self.url + path
         status, body = self._within_deadline(lambda: self._fetch(url, params, attempt))
         if status in (401, 403):
-            raise QueryError(
-                f"HTTP {status} from {url} with {self.credentials.kind}; {self._refused_hint}"
-            )
+            raise QueryError(f"HTTP {status} from {url} with {self.credentials.kind}; {self._refused_hint}")
         if status >= 400:
             raise QueryError(f"HTTP {status} from {url}: {_error_text(body)}")
         return body

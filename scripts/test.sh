@@ -17,6 +17,7 @@ fi
 npm ci --prefix tests/schemas --no-audit --no-fund --silent
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache | sed -n '/^Contracts/,$p'   # the import rule of docs/architecture.md
 .venv/bin/mypy   # type check, config in pyproject.toml
 .venv/bin/python -m pytest "$@"

@@ -22,8 +22,19 @@ PASSPHRASE = "engine-tests-only"
 ORGANIZATION = "organization"
 """The only organization a file backend knows: stack references there read `organization/<project>/<stack>`."""
 PROJECT_IGNORED = shutil.ignore_patterns(
-    ".venv", "build", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".tools", "tests",
-    "benchmarks", "docs", "scripts", "testing",
+    ".venv",
+    "build",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tools",
+    "tests",
+    "benchmarks",
+    "docs",
+    "scripts",
+    "testing",
 )
 
 
@@ -50,8 +61,7 @@ class Engine:
             folder.mkdir(parents=True, exist_ok=True)
         standin = self.plugins / "pulumi-resource-aws"
         standin.write_text(
-            "#!/bin/sh\n"
-            f"PYTHONPATH={ROOT} exec {ROOT / '.venv' / 'bin' / 'python'} -u -m testing.aws_standin \"$@\"\n"
+            f'#!/bin/sh\nPYTHONPATH={ROOT} exec {ROOT / ".venv" / "bin" / "python"} -u -m testing.aws_standin "$@"\n'
         )
         standin.chmod(0o755)
 

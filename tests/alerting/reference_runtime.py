@@ -28,9 +28,9 @@ def scrape() -> Scrape:
     Counter("agent_requests_total", "", [*IDENTITY, "capability", "status"], registry=r).labels(
         "a", "1", "t", "c", "success"
     ).inc()
-    Histogram(
-        "agent_request_duration_seconds", "", [*IDENTITY, "capability"], buckets=BUCKETS, registry=r
-    ).labels("a", "1", "t", "c").observe(0.2)
+    Histogram("agent_request_duration_seconds", "", [*IDENTITY, "capability"], buckets=BUCKETS, registry=r).labels(
+        "a", "1", "t", "c"
+    ).observe(0.2)
     Counter("agent_errors_total", "", [*IDENTITY, "error_type"], registry=r).labels("a", "1", "t", "e").inc()
     for name in ("agent_latency_p50_seconds", "agent_latency_p95_seconds", "agent_latency_p99_seconds"):
         Gauge(name, "", IDENTITY, registry=r).labels("a", "1", "t").set(0.1)
@@ -53,6 +53,4 @@ def scrape() -> Scrape:
             le = sample.labels.get("le")
             if le is not None and le != "+Inf":
                 buckets.setdefault(sample.name, []).append(float(le))
-    return Scrape(
-        {k: frozenset(v) for k, v in labels.items()}, {k: tuple(sorted(set(v))) for k, v in buckets.items()}
-    )
+    return Scrape({k: frozenset(v) for k, v in labels.items()}, {k: tuple(sorted(set(v))) for k, v in buckets.items()})

@@ -160,9 +160,7 @@ def test_the_shadow_stage_mirrors_requests_to_the_canary_and_gives_it_no_user_tr
     assert out["weight"] == 0 and "acme-support-bot-canary-workload" in mocks.of_type(DEPLOYMENT)
 
 
-def test_the_first_stage_after_shadow_is_gated_for_the_shadow_duration_and_later_gates_use_their_own_minimum() -> (
-    None
-):
+def test_the_first_stage_after_shadow_is_gated_for_the_shadow_duration_and_later_gates_use_their_own_minimum() -> None:
     shadowed = CanaryPolicy(weights=[0, 5, 25, 50, 100], shadow_duration="30m")
     mocks, _ = run(agent(stage=1), policy=shadowed)
     assert mocks.of_type(SLO_GATE_TYPE)["acme-support-bot-gate-1"]["min_duration_seconds"] == 30 * 60

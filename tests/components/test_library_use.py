@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = '''
+PROGRAM = """
 import json, sys
 import pulumi
 
@@ -57,7 +57,7 @@ def program():
 pulumi.runtime.test(program)()
 forbidden = sorted(m for m in sys.modules if m == "settings.stack" or m.split(".")[0] == "stacks")
 print(json.dumps({"objects": Mocks.objects, "forbidden": forbidden}))
-'''
+"""
 
 
 def test_a_small_program_elsewhere_builds_a_namespace_and_an_agent(tmp_path: Path) -> None:

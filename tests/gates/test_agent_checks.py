@@ -132,4 +132,3 @@ def test_a_share_check_reports_the_bounds_of_its_rate_ratio() -> None:
     assert worse.verdict == "fail" and worse.bounds is not None
     assert 1.5 < worse.bounds[0] < 3.0 < worse.bounds[1], worse.reason
     assert "ratio 3.000 [" in worse.reason
-

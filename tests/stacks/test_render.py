@@ -293,9 +293,7 @@ def test_custom_objects_wait_for_the_release_that_installs_their_kind(rendered: 
 
     installs = {group: name for name, addon in _default_addons().items() for group in addon.crd_groups}
     resources = load_resources(rendered("prod"))
-    release_urn = {
-        r["inputs"]["name"]: r["urn"] for r in resources if r["type"] == "kubernetes:helm.sh/v3:Release"
-    }
+    release_urn = {r["inputs"]["name"]: r["urn"] for r in resources if r["type"] == "kubernetes:helm.sh/v3:Release"}
     checked = set()
     for r in resources:
         if not r["custom"] or not r["type"].startswith("kubernetes:"):
@@ -404,7 +402,10 @@ def test_onboarding_prints_the_steps_outside_the_program_for_new_tenants_only(
         if m["kind"] == "AlertmanagerConfig" and m["metadata"]["namespace"] == "initech-staging"
     ]
     keys = sorted({c["urlSecret"]["key"] for m in routing for r in m["spec"]["receivers"] for c in r["webhookConfigs"]})
-    assert keys and "kubectl -n initech-staging create secret generic alertmanager-receivers " + " ".join(
-        f"--from-literal={k}=<value>" for k in keys
-    ) in report
+    assert (
+        keys
+        and "kubectl -n initech-staging create secret generic alertmanager-receivers "
+        + " ".join(f"--from-literal={k}=<value>" for k in keys)
+        in report
+    )
     assert "--kubernetes-groups initech-admins" in report
