@@ -19,14 +19,13 @@ import pulumi
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
+from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
-from settings.agents import Agent, ConfigBundle, CpuMemoryPair, Probe
+from settings.agents import DEFAULT_RESOURCES, Agent, ConfigBundle, CpuMemoryPair, Probe
 from settings.cluster import AgentNodes
 from settings.names import SharedNames
 from settings.tenancy import Environment
 
-HTTP_PORT = 8000
-METRICS_PORT = 9090
 SERVICE_PORT = 80
 UID = 10001
 CONFIG_DIR = "/app/config"
@@ -37,11 +36,6 @@ BUNDLE_DIR = "/app/bundle"  # the release's config bundle: an immutable ConfigMa
 TMP_DIR = "/tmp/agent"  # the image's TMPDIR and HOME; a volume at /tmp would hide it
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 ROLLOUT_TIMEOUT = "300s"
-DEFAULT_REPLICAS: dict[Environment, int] = {"dev": 1, "staging": 2, "prod": 3}
-DEFAULT_RESOURCES = {
-    "Deployment": (CpuMemoryPair(cpu="500m", memory="512Mi"), CpuMemoryPair(cpu="2000m", memory="2Gi")),
-    "StatefulSet": (CpuMemoryPair(cpu="500m", memory="1Gi"), CpuMemoryPair(cpu="2", memory="4Gi")),
-}
 VPA_API = "autoscaling.k8s.io/v1"
 VPA_MIN = {"cpu": "250m", "memory": "256Mi"}
 VPA_MAX = {"cpu": "4000m", "memory": "8Gi"}

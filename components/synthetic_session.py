@@ -14,12 +14,12 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from conventions.ports import HTTP_PORT
 from settings.agents import Agent, SyntheticRequest
 from settings.names import SharedNames
 
 PROBE_LABEL = "agent-platform/probe-of"
 PROBE_UID = 10001
-HTTP_PORT = 8000
 
 SESSION_SCRIPT = """set -u
 if curl -fsS --max-time "$TIMEOUT" -H 'Content-Type: application/json' -H 'X-Synthetic-Session: true' \\

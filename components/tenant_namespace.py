@@ -23,11 +23,10 @@ from components.base.network_policy import (
     public_https_egress,
     tcp,
 )
+from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.feature_flags import TenantFlags
 from settings.tenancy import CpuMemory, Tenant, Tier
 
-HTTP_PORT = 8000
-METRICS_PORT = 9090
 FLAGS_CONFIGMAP = "feature-flags"
 FLAGS_FILE = "flags.json"
 

@@ -5,11 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from settings.base import DnsLabel, Settings
+from settings.formats import (
+    Cron,
+    Digest,
+    EnvName,
+    Hostname,
+    HttpUrl,
+    ImageReference,
+    ImageRepository,
+    ImageTag,
+    NonEmpty,
+    ObjectName,
+    matching,
+)
 from settings.quantity import Quantity
 
 LifecycleStage = Literal["feature_flag", "canary", "beta", "production_rollout", "ga"]
@@ -20,6 +33,16 @@ SessionState = Literal["stateless", "persistent"]
 class CpuMemoryPair(Settings):
     cpu: Quantity
     memory: Quantity
+
+
+# What an agent gets when its settings leave them out; the workloads apply them, the checks compare them.
+DEFAULT_REPLICAS: dict[str, int] = {"dev": 1, "staging": 2, "prod": 3}
+"""The HPA's minimum (or the fixed replica count) per environment."""
+DEFAULT_RESOURCES: dict[str, tuple[CpuMemoryPair, CpuMemoryPair]] = {
+    "Deployment": (CpuMemoryPair(cpu="500m", memory="512Mi"), CpuMemoryPair(cpu="2000m", memory="2Gi")),
+    "StatefulSet": (CpuMemoryPair(cpu="500m", memory="1Gi"), CpuMemoryPair(cpu="2", memory="4Gi")),
+}
+"""(requests, limits) per workload kind: stateless agents run as Deployments, persistent ones as StatefulSets."""
 
 
 class Resources(Settings):
@@ -58,22 +81,17 @@ class Probes(Settings):
     )
 
 
-HOSTNAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
-
-
 class Ingress(Settings):
     """Public routing of one agent: every tenant gets its own host, so no two namespaces share a host and path."""
 
-    domain: str = Field(
-        pattern=HOSTNAME, max_length=253, description="Base domain: a tenant's host is <agent id>.<tenant id>.<domain>."
-    )
-    hosts: dict[str, str] = Field(
+    domain: Hostname = Field(description="Base domain: a tenant's host is <agent id>.<tenant id>.<domain>.")
+    hosts: dict[str, Hostname] = Field(
         default_factory=dict, description="Tenant id -> its own host, replacing <agent id>.<tenant id>.<domain>."
     )
-    tls_secret: str | None = Field(
+    tls_secret: ObjectName | None = Field(
         None, description="Existing TLS secret in each tenant namespace; otherwise cert-manager issues one per host."
     )
-    cluster_issuer: str = "letsencrypt-prod"
+    cluster_issuer: ObjectName = "letsencrypt-prod"
     paths: list[str] = Field(default_factory=lambda: ["/api/v1/agents", "/api/v1/sessions"])
 
     @model_validator(mode="before")
@@ -97,7 +115,9 @@ class ConfigBundle(Settings):
     new pod template) and the old one stays for the track still running it.
     """
 
-    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,19}$", description="Shown in the release label.")
+    version: Annotated[
+        str, matching(r"[A-Za-z0-9][A-Za-z0-9.-]{0,19}", "a bundle version like 2026.1 (at most 20)")
+    ] = Field(description="Shown in the release label.")
     files: dict[str, str] = Field(min_length=1, description="File name -> content, under /app/bundle.")
 
     @field_validator("files")
@@ -105,7 +125,7 @@ class ConfigBundle(Settings):
     def _configmap_keys(cls, files: dict[str, str]) -> dict[str, str]:
         for name in files:
             if not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", name) or name in (".", ".."):
-                raise ValueError(f"file name {name!r} is not a ConfigMap key (letters, digits, '-', '_', '.')")
+                raise ValueError(f"file name {name!r} is not a ConfigMap key; use letters, digits, '-', '_', '.'")
         return files
 
     @property
@@ -121,11 +141,11 @@ class Track(Settings):
     """What a track runs. A canary changes the image version, the model, the config bundle or env, alone or
     together; what it leaves out it runs as stable does."""
 
-    version: str | None = Field(None, min_length=1, description="The image tag; default: the stable version.")
-    image: str | None = None
-    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
-    env: dict[str, str] = Field(default_factory=dict)
-    model: dict[str, str] = Field(
+    version: ImageTag | None = Field(None, description="The image tag; default: the stable version.")
+    image: ImageRepository | None = Field(None, description="Repository without tag; default: the agent's.")
+    digest: Digest | None = None
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    model: dict[EnvName, NonEmpty] = Field(
         default_factory=dict, description="Model settings over the agent's `model`, e.g. OPENAI_MODEL."
     )
     config_bundle: ConfigBundle | None = Field(None, description="Default: the agent's config bundle.")
@@ -152,28 +172,30 @@ class Rollout(Settings):
 class SyntheticRequest(Settings):
     """A fixed request the synthetic session and the blue-green smoke check send to the agent's API."""
 
-    path: str = Field("/api/v1/sessions", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    path: Annotated[str, matching(r"/[A-Za-z0-9/_.-]*", "an absolute URL path like /api/v1/sessions")] = (
+        "/api/v1/sessions"
+    )
     body: str = '{"input": "synthetic session: reply with OK", "synthetic": true}'
     timeout_seconds: int = Field(60, gt=0, le=600)
 
 
 class SyntheticSession(Settings):
     enabled: bool | None = Field(None, description="Default: on in staging and prod.")
-    schedule: str = "0 * * * *"
+    schedule: Cron = "0 * * * *"
     request: SyntheticRequest = SyntheticRequest()
-    pushgateway_url: str = Field("http://prometheus-pushgateway.monitoring.svc:9091", pattern=r"^https?://")
+    pushgateway_url: HttpUrl = "http://prometheus-pushgateway.monitoring.svc:9091"
     pushgateway_port: int = Field(9091, ge=1, le=65535)
-    image: str = Field("curlimages/curl:8.11.1", pattern=r"^[^:@\s]+(:[A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?$")
+    image: ImageReference = "curlimages/curl:8.11.1"
 
 
 class Agent(Settings):
     id: DnsLabel
-    image: str = Field(min_length=1, description="Repository without tag; `version` is the tag.")
-    version: str = Field(min_length=1)
-    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    image: ImageRepository = Field(description="Repository without tag; `version` is the tag.")
+    version: ImageTag
+    digest: Digest | None = None
     tenants: list[str] = Field(min_length=1, description="Tenant ids this agent runs for (one workload each).")
-    owner: str = Field(min_length=1)
-    oncall_receiver: str = Field(min_length=1, description="Alertmanager receiver that pages for this agent.")
+    owner: NonEmpty
+    oncall_receiver: NonEmpty = Field(description="Alertmanager receiver that pages for this agent.")
     lifecycle_stage: LifecycleStage = "production_rollout"
     session_state: SessionState = "stateless"
     sticky_sessions: bool | None = Field(
@@ -185,13 +207,14 @@ class Agent(Settings):
     tmp_size: Quantity = Field("512Mi", description="Memory-backed TMPDIR/HOME.")
     automount_service_account_token: bool = Field(False, description="Only agents that call the Kubernetes API.")
     registry_url: str = "https://registry.greenlang.ai/agents/{agent_id}/{version}"
-    promoted_at: str | None = Field(
+    promoted_at: (
+        Annotated[str, matching(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "a UTC time like 2026-01-31T12:00:00Z")] | None
+    ) = Field(
         None,
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
         description="When the stable version was promoted (copied from the rollout's output after clean-up).",
     )
     certified: bool = Field(False, description="Certified agents also get the 99.99% availability objective.")
-    capabilities: list[str] = Field(default_factory=list)
+    capabilities: list[NonEmpty] = Field(default_factory=list)
     replicas: int | None = Field(None, ge=1, description="Only used when scaling is disabled.")
     resources: Resources = Resources()
     scaling: Scaling = Scaling()
@@ -200,8 +223,10 @@ class Agent(Settings):
     graceful_shutdown_seconds: int = Field(30, ge=1)
     prestop_delay_seconds: int = Field(10, ge=0)
     termination_grace_period_seconds: int = Field(60, ge=1)
-    env: dict[str, str] = Field(default_factory=dict)
-    model: dict[str, str] = Field(default_factory=dict, description="Model settings passed as env, e.g. OPENAI_MODEL.")
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    model: dict[EnvName, NonEmpty] = Field(
+        default_factory=dict, description="Model settings passed as env, e.g. OPENAI_MODEL."
+    )
     config_bundle: ConfigBundle | None = Field(None, description="Files mounted read-only at /app/bundle.")
     ingress: Ingress | None = None
     rollout: Rollout = Rollout()
@@ -210,6 +235,15 @@ class Agent(Settings):
     @property
     def persistent(self) -> bool:
         return self.session_state == "persistent"
+
+    @property
+    def workload_kind(self) -> str:
+        return "StatefulSet" if self.persistent else "Deployment"
+
+    def requests_and_limits(self) -> tuple[CpuMemoryPair, CpuMemoryPair]:
+        """The container's requests and limits with the defaults of its workload kind filled in."""
+        requests, limits = DEFAULT_RESOURCES[self.workload_kind]
+        return self.resources.requests or requests, self.resources.limits or limits
 
     @property
     def sticky(self) -> bool:

@@ -7,6 +7,21 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from settings.base import SecretField, Settings
+from settings.formats import (
+    EksClusterName,
+    HttpsUrl,
+    Namespace,
+    NonEmpty,
+    ObjectName,
+    OidcIssuer,
+    OidcProviderArn,
+    PrivateCidr,
+    SecurityGroupId,
+    StackReference,
+    SubnetId,
+    VpcId,
+    matching,
+)
 
 
 class Taint(Settings):
@@ -25,10 +40,10 @@ class AgentNodes(Settings):
 class Addon(Settings):
     chart: str
     repository: str
-    version: str = Field(pattern=r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
-    namespace: str
+    version: Annotated[str, matching(r"v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", "a chart version like 4.12.1")]
+    namespace: Namespace
     values: dict[str, object] = Field(default_factory=dict)
-    crd_groups: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")]] = Field(
+    crd_groups: list[Annotated[str, matching(r"[a-z0-9-]+(\.[a-z0-9-]+)+", "an API group like velero.io")]] = Field(
         default_factory=list,
         description="API groups whose CustomResourceDefinitions the chart installs; the platform's objects of "
         "those groups wait for this release.",
@@ -178,7 +193,7 @@ def _default_addons() -> dict[str, Addon]:
 class AcmeIssuer(Settings):
     """An ACME ClusterIssuer that solves HTTP-01 challenges through the cluster's ingress class."""
 
-    server: str = Field("https://acme-v02.api.letsencrypt.org/directory", pattern=r"^https://")
+    server: HttpsUrl = "https://acme-v02.api.letsencrypt.org/directory"
     email: str | None = Field(None, description="ACME account contact; Let's Encrypt sends expiry notices to it.")
 
 
@@ -189,29 +204,29 @@ class Cluster(Settings):
     (output names are the field names), so a cluster team can own them.
     """
 
-    name: str
-    stack_reference: str | None = Field(None, description="`org/project/stack` of the cluster stack.")
+    name: EksClusterName
+    stack_reference: StackReference | None = Field(None, description="`org/project/stack` of the cluster stack.")
     kubeconfig: str | None = SecretField(
         description="Kubeconfig; secret. Omit to use the cluster stack's `kubeconfig` output or the ambient context."
     )
-    context: str | None = None
-    kubernetes_version: str = Field("1.31", pattern=r"^1\.\d+$")
-    vpc_id: str | None = None
-    private_subnet_ids: list[str] | None = None
-    data_subnet_cidrs: list[str] = Field(
+    context: NonEmpty | None = None
+    kubernetes_version: Annotated[str, matching(r"1\.\d+", "a Kubernetes minor version like 1.31")] = "1.31"
+    vpc_id: VpcId | None = None
+    private_subnet_ids: list[SubnetId] | None = None
+    data_subnet_cidrs: list[PrivateCidr] = Field(
         min_length=1, description="CIDRs of the private data subnets RDS and ElastiCache live in."
     )
-    vpc_cidr: str = Field("10.0.0.0/16", description="Excluded from the LLM-provider egress rule.")
-    aws_api_cidrs: list[str] = Field(
+    vpc_cidr: PrivateCidr = Field("10.0.0.0/16", description="Excluded from the LLM-provider egress rule.")
+    aws_api_cidrs: list[PrivateCidr] = Field(
         default_factory=list,
         description="Subnets of interface VPC endpoints (STS, Secrets Manager) pods reach on 443, if used.",
     )
-    node_security_group_id: str | None = None
-    oidc_provider_arn: str | None = None
-    oidc_issuer: str | None = Field(None, description="OIDC issuer host and path, without https://.")
-    ingress_namespace: str = "ingress-nginx"
-    ingress_class: str = "nginx"
-    monitoring_namespace: str = "monitoring"
+    node_security_group_id: SecurityGroupId | None = None
+    oidc_provider_arn: OidcProviderArn | None = None
+    oidc_issuer: OidcIssuer | None = Field(None, description="OIDC issuer host and path, without https://.")
+    ingress_namespace: Namespace = "ingress-nginx"
+    ingress_class: ObjectName = "nginx"
+    monitoring_namespace: Namespace = "monitoring"
     install_addons: bool = False
     addons: dict[str, Addon] = Field(default_factory=_default_addons)
     cluster_issuers: dict[str, AcmeIssuer] = Field(
@@ -227,5 +242,5 @@ class GitOps(Settings):
 
     render_yaml_to: str | None = None
     repo_url: str | None = None
-    target_revision: str = "main"
-    argocd_namespace: str = "argocd"
+    target_revision: NonEmpty = "main"
+    argocd_namespace: Namespace = "argocd"

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi.errors import RunError
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -15,11 +16,23 @@ NAMESPACE = "agent-platform"
 @dataclass(frozen=True)
 class Problem:
     path: str
+    """Path under `agent-platform:` (`tenants[2].tier`); empty for a problem of the file itself."""
     message: str
+    line: int | None = None
+    """1-based line in the stack file, when the problem is found while reading it."""
+    key: str | None = None
+    """A full config key outside `agent-platform:` (`agent-platfrom:backups`), or a key of the file itself."""
+
+    @property
+    def where(self) -> str | None:
+        if self.key is not None:
+            return self.key
+        return f"{NAMESPACE}:{self.path}" if self.path else None
 
 
-class SettingsError(Exception):
-    """Raised before any resource is registered; its lines are what the operator reads."""
+class SettingsError(RunError):
+    """Raised before any resource is registered; its lines are what the operator reads. A RunError, so
+    `pulumi up` prints the lines without a Python traceback."""
 
     def __init__(self, stack: str, problems: Sequence[Problem]):
         self.stack = stack
@@ -27,8 +40,16 @@ class SettingsError(Exception):
         super().__init__("\n".join(self.lines))
 
     @property
+    def file(self) -> str:
+        return f"Pulumi.{self.stack}.yaml"
+
+    @property
     def lines(self) -> list[str]:
-        return [f"Pulumi.{self.stack}.yaml: {NAMESPACE}:{p.path}: {p.message}" for p in self.problems]
+        lines = []
+        for p in self.problems:
+            location = f"{self.file}:{p.line}" if p.line else self.file
+            lines.append(f"{location}: {p.where}: {p.message}" if p.where else f"{location}: {p.message}")
+        return lines
 
 
 def format_path(loc: Iterable[Any]) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
 from settings.base import SecretField, Settings
+from settings.formats import HttpUrl, matching
 
 # The SLO gate counts per this many seconds to tell bursty failures from independent ones; every unit
 # needs two scrapes for `increase()`, so the scrape interval may be at most half of it.
@@ -17,7 +18,7 @@ PrometheusAccess = Literal["auto", "direct", "kubernetes_proxy", "sigv4"]
 
 
 class PrometheusConnection(Settings):
-    url: str = Field("http://kube-prometheus-stack-prometheus.monitoring.svc:9090", pattern=r"^https?://")
+    url: HttpUrl = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
     access: PrometheusAccess = Field(
         "auto",
         description="How the gate reaches `url` from where `up` runs: `kubernetes_proxy` through the API "
@@ -154,7 +155,7 @@ class GaGate(Settings):
     min_documentation_coverage: float = Field(0.80, ge=0, le=1)
     min_required_approvals: int = Field(3, ge=1)
     min_overall_score: float = Field(0.90, ge=0, le=1)
-    max_evidence_age: str = Field("7d", pattern=r"^\d+(h|d)$")
+    max_evidence_age: Annotated[str, matching(r"\d+(h|d)", "an age in hours or days like 36h or 7d")] = "7d"
     source: str = Field(
         "evidence/{agent_id}/{tenant_id}.json",
         description="GA readiness document per tenant: a file path, an HTTPS URL, or plain HTTP to a "

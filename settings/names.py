@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from settings.base import Settings
+from settings.formats import KmsAlias, ObjectName
 
 
 class AgentSecretKeys(Settings):
@@ -29,10 +30,10 @@ class MetricLabels(Settings):
 
 
 class SharedNames(Settings):
-    storage_class: str = Field("encrypted-gp3", description="Encrypted EBS StorageClass every claim uses.")
-    agent_secret: str = Field("agent-secrets", description="Secret the agents read credentials from.")
+    storage_class: ObjectName = Field("encrypted-gp3", description="Encrypted EBS StorageClass every claim uses.")
+    agent_secret: ObjectName = Field("agent-secrets", description="Secret the agents read credentials from.")
     agent_secret_keys: AgentSecretKeys = AgentSecretKeys()
-    kms_alias: str = Field(
+    kms_alias: KmsAlias = Field(
         "alias/agent-platform-{environment}",
         description="KMS key alias; `{environment}` and `{region}` are filled in per stack and region.",
     )

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from settings.base import SecretField, Settings
-from settings.slo import DURATION_PATTERN
+from settings.formats import Duration, HttpsUrl, ObjectName
 
 TicketPriority = Literal["P2", "P3"]
 TICKET_PRIORITIES: tuple[TicketPriority, ...] = get_args(TicketPriority)
@@ -30,12 +30,12 @@ class OperationalAlerts(Settings):
 
     latency_page_factor: float = Field(2.0, gt=1, description="p95 this many times its objective for 5m pages.")
     restarts: int = Field(3, ge=1, description="Crash loop: more than this many restarts in `restart_window`.")
-    restart_window: str = Field("10m", pattern=DURATION_PATTERN)
+    restart_window: Duration = "10m"
     memory_pressure: float = Field(0.90, gt=0, lt=1, description="Working set over the limit, for 5m.")
     memory_exhaustion: float = Field(0.95, gt=0, le=1)
     cpu_throttling: float = Field(0.25, gt=0, lt=1, description="Share of throttled CFS periods, for 10m.")
     cpu_throttling_severe: float = Field(0.50, gt=0, le=1)
-    hpa_at_max_for: str = Field("15m", pattern=DURATION_PATTERN)
+    hpa_at_max_for: Duration = "15m"
     daily_token_growth: float = Field(
         1.5, gt=1, description="Tokens in 24h over this many times the same day last week."
     )
@@ -43,7 +43,7 @@ class OperationalAlerts(Settings):
     tool_failure_ratio: float = Field(0.10, gt=0, lt=1)
     llm_5xx_ratio: float = Field(0.05, gt=0, lt=1)
     rollback_error_ratio: float = Field(0.05, gt=0, lt=1, description="Canary error rate that starts a rollback.")
-    rollback_for: str = Field("2m", pattern=DURATION_PATTERN)
+    rollback_for: Duration = "2m"
 
 
 class Observability(Settings):
@@ -59,8 +59,8 @@ class Observability(Settings):
         default_factory=lambda: {"alertmanager": "kube-prometheus"},
         description="Labels the Alertmanager selects AlertmanagerConfigs by.",
     )
-    scrape_interval: str = Field("15s", pattern=DURATION_PATTERN)
-    rule_interval: str = Field("30s", pattern=DURATION_PATTERN)
+    scrape_interval: Duration = "15s"
+    rule_interval: Duration = "30s"
     ticket_receivers: dict[TicketPriority, str] = Field(
         default_factory=lambda: dict.fromkeys(TICKET_PRIORITIES, "tickets"),
         description="Receivers of ticket alerts; P1 pages the agent's `oncall_receiver`.",
@@ -68,11 +68,11 @@ class Observability(Settings):
     receivers: dict[str, Receiver] = Field(
         default_factory=dict, description="Per receiver name; receivers not listed are webhooks."
     )
-    receiver_secret: str = Field(
+    receiver_secret: ObjectName = Field(
         "alertmanager-receivers",
         description="Secret in each tenant namespace holding every receiver's webhook URL or PagerDuty key.",
     )
-    runbook_base_url: str = "https://github.com/acme/agent-platform/blob/main/docs/runbooks.md"
+    runbook_base_url: HttpsUrl = "https://github.com/acme/agent-platform/blob/main/docs/runbooks.md"
     rollback_workflow: str = Field("rollback.yml", description="GitHub Actions workflow the rollback runbook runs.")
     grafana_folder: str = "Agents"
     alerts: OperationalAlerts = OperationalAlerts()

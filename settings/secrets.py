@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,3 +63,65 @@ def plaintext_secrets(raw: dict[str, Any], secret_keys: set[str]) -> list[Proble
         for loc, _ in secret_values(raw)
         if loc[0] not in secret_keys
     ]
+
+
+# Credential formats by their documented prefixes: OpenAI and Anthropic API keys, AWS access key ids, GitHub
+# and GitLab tokens, Slack tokens and webhooks, Google API keys.
+KNOWN_CREDENTIALS = re.compile(
+    r"(sk-(ant-|proj-)?[A-Za-z0-9_-]{20,}|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}|hooks\.slack\.com/services/)"
+)
+URL_USER_INFO = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+MIN_ENTROPY_BITS = 4.0
+"""Per character: random base64 is 6, English words and ids well under 4; hex (digests, ids) is at most 4."""
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _looks_random(token: str) -> bool:
+    classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
+    return classes == 3 and _entropy(token) > MIN_ENTROPY_BITS
+
+
+def credential_kind(value: str) -> str | None:
+    if KNOWN_CREDENTIALS.search(value):
+        return "it has the format of an API key or token"
+    if URL_USER_INFO.search(value):
+        return "the URL carries a user name and password"
+    if any(_looks_random(token) for token in TOKEN.findall(value)):
+        return "it holds a long random token"
+    return None
+
+
+def _strings(raw: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            yield from _strings(value, (*loc, key))
+    elif isinstance(raw, list):
+        for index, value in enumerate(raw):
+            yield from _strings(value, (*loc, index))
+    elif isinstance(raw, str):
+        yield loc, raw
+
+
+def credentials_in_plain_fields(raw: dict[str, Any], secret_keys: set[str]) -> list[Problem]:
+    """A value that looks like a credential in a field that is not secret, outside encrypted keys."""
+    secret = {loc for loc, _ in secret_values(raw)}
+    problems = []
+    for loc, value in _strings({k: v for k, v in raw.items() if k not in secret_keys}):
+        kind = credential_kind(value)
+        if kind is None or any(loc[: len(s)] == s for s in secret):
+            continue
+        problems.append(
+            Problem(
+                format_path(loc),
+                f"looks like a credential ({kind}) in plain text; remove it from the stack file and keep it in "
+                f"Secrets Manager or run `pulumi config set --secret --path 'agent-platform:{format_path(loc)}' "
+                "<value>`",
+            )
+        )
+    return problems

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import Field
 
 from settings.base import Settings
+from settings.formats import DURATION_UNITS, Duration, matching
 
-DURATION_PATTERN = r"^\d+(s|m|h|d|w)$"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNITS = DURATION_UNITS
 
 
 def seconds(duration: str) -> int:
@@ -21,15 +22,17 @@ def seconds(duration: str) -> int:
 
 
 class LatencyObjective(Settings):
-    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Annotated[str, matching(r"[a-z0-9_]+", "a name of lower-case letters, digits and _ like p95")]
     threshold_seconds: float = Field(gt=0, description="Must be a bucket boundary of the request-duration histogram.")
     target: float = Field(gt=0, lt=1, description="Share of requests that must be faster than the threshold.")
 
 
 class BurnRateAlert(Settings):
-    severity: str = Field(pattern=r"^P[1-3]$", description="P1 pages; P2 and P3 open tickets.")
-    long_window: str = Field(pattern=DURATION_PATTERN)
-    short_window: str = Field(pattern=DURATION_PATTERN)
+    severity: Annotated[str, matching(r"P[1-3]", "P1, P2 or P3")] = Field(
+        description="P1 pages; P2 and P3 open tickets."
+    )
+    long_window: Duration
+    short_window: Duration
     factor: float = Field(gt=0, description="Burn rate both windows must exceed (1 = spending exactly the budget).")
 
 
@@ -45,7 +48,7 @@ def _default_burn_rates() -> list[BurnRateAlert]:
 
 
 class Slo(Settings):
-    period: str = Field("30d", pattern=DURATION_PATTERN, description="Error-budget period.")
+    period: Duration = Field("30d", description="Error-budget period.")
     error_rate_objective: float = Field(0.005, gt=0, lt=1, description="Max share of failed requests.")
     latency: list[LatencyObjective] = Field(
         default_factory=lambda: [
@@ -59,7 +62,7 @@ class Slo(Settings):
     min_failed_requests_to_page: int = Field(
         5, ge=1, description="Low-traffic guard: a burn-rate alert needs this many bad events in the long window."
     )
-    sli_windows: list[str] = Field(default_factory=lambda: ["5m", "30m", "1h", "2h", "6h", "1d", "3d"])
+    sli_windows: list[Duration] = Field(default_factory=lambda: ["5m", "30m", "1h", "2h", "6h", "1d", "3d"])
     capacity_rps: float = Field(
         1000, gt=0, description="Throughput the notes size for; recorded (1m rate) for capacity, never paged on."
     )

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from settings.base import PLACEHOLDER_PREFIX
-from settings.loader import settings_from_config
+from settings.loader import read_stack_file, settings_from_config
 from settings.stack import StackSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,10 @@ def document(text: str | None) -> dict[str, Any]:
     return config or {}
 
 
-def raw_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    return document(path_of(stack, root).read_text())
+def raw_config(stack: str, root: Path = PROJECT_ROOT, path: Path | None = None) -> dict[str, Any]:
+    """The config of `path` (default: the stack's file in `root`); a file that is not a stack file, or not YAML,
+    is refused with its line (`settings.loader.read_stack_file`)."""
+    return read_stack_file(path or path_of(stack, root), stack)
 
 
 def config_of(raw: dict[str, Any]) -> StackConfig:
@@ -66,8 +68,8 @@ def config_of(raw: dict[str, Any]) -> StackConfig:
     return StackConfig(values, frozenset(secret_keys))
 
 
-def read(stack: str, root: Path = PROJECT_ROOT) -> StackConfig:
-    return config_of(raw_config(stack, root))
+def read(stack: str, root: Path = PROJECT_ROOT, path: Path | None = None) -> StackConfig:
+    return config_of(raw_config(stack, root, path))
 
 
 def load(stack: str, root: Path = PROJECT_ROOT) -> StackSettings:

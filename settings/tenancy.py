@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from settings.base import DnsLabel, Settings
+from settings.formats import FlagName
 from settings.quantity import GIB, Quantity, format_bytes, format_cpu, parse_quantity
 
 Environment = Literal["dev", "staging", "prod"]
@@ -77,7 +78,7 @@ class Tier(Settings):
     rate_limits: RateLimits
     dedicated_data: bool = Field(False, description="Tenant gets its own RDS instance.")
     max_replicas: int = Field(gt=0, description="Upper bound for an agent's HPA in this tier.")
-    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    feature_flags: dict[FlagName, bool] = Field(default_factory=dict)
 
 
 # The architecture notes' quota for a premium tenant in production; other cells scale it.
@@ -154,9 +155,9 @@ def default_tier(environment: Environment, tier: TierName) -> Tier:
 class FeatureFlags(Settings):
     """How a tenant's flags resolve: defaults, then tier, then beta, then canary cohort, then the tenant."""
 
-    defaults: dict[str, bool] = Field(default_factory=dict)
-    beta: list[str] = Field(default_factory=list, description="Flags turned on for beta-enrolled tenants.")
-    canary: list[str] = Field(default_factory=list, description="Flags turned on for the canary cohort.")
+    defaults: dict[FlagName, bool] = Field(default_factory=dict)
+    beta: list[FlagName] = Field(default_factory=list, description="Flags turned on for beta-enrolled tenants.")
+    canary: list[FlagName] = Field(default_factory=list, description="Flags turned on for the canary cohort.")
     canary_percentage: float = Field(
         10.0,
         ge=0,
@@ -170,7 +171,7 @@ class Tenant(Settings):
     tier: TierName = "standard"
     data_residency: DataResidency = "us"
     beta: bool = False
-    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    feature_flags: dict[FlagName, bool] = Field(default_factory=dict)
     admin_group: str | None = Field(None, description="Group bound to tenant-admin; default `<id>-admins`.")
 
     def namespace(self, environment: Environment) -> str:

@@ -23,7 +23,8 @@ import yaml
 from gates.ga_gate import GA_GATE_TYPE
 from policy.offline import check as policy_check
 from policy.offline import format as policy_format
-from settings import SettingsError
+from settings import SettingsError, settings_from_config, stack_file
+from stacks import data_guard
 from stacks.diff import diff_resources, format_diff
 from stacks.offline.computed import computed_outputs
 from stacks.offline.engine import PROJECT_ROOT, Recording, Registration, run
@@ -113,9 +114,35 @@ def summary(recording: Recording) -> str:
     return "\n".join(lines)
 
 
-def render(stack: str, out: Path, preview: bool = False, root: Path = PROJECT_ROOT) -> Recording:
-    """Render into a scratch folder and move it into place only when everything succeeded."""
-    return write(run(stack, preview=preview, root=root), out)
+def render(
+    stack: str,
+    out: Path,
+    preview: bool = False,
+    root: Path = PROJECT_ROOT,
+    stack_path: Path | None = None,
+    previous: Path | None = None,
+) -> Recording:
+    """Render into a scratch folder and move it into place only when everything succeeded and no data would
+    be lost against the previous deployment (`previous`: a render folder or a state export; default: the
+    last render in `out/<stack>`)."""
+    recording = run(stack, preview=preview, root=root, stack_path=stack_path)
+    guard_data(recording, previous if previous is not None else out / stack, root, stack_path)
+    return write(recording, out)
+
+
+def guard_data(recording: Recording, previous: Path, root: Path, stack_path: Path | None) -> None:
+    """SettingsError when the render would delete, replace or strand data the previous deployment holds."""
+    old = data_guard.load_previous(previous)
+    if old is None:
+        return
+    config = stack_file.read(recording.stack, root, stack_path)
+    settings = settings_from_config(recording.stack, config.values, config.secret_keys)
+    new = data_guard.Deployment(
+        {urn: resource_record(reg) for urn, reg in recording.resources.items()}, recording.outputs
+    )
+    problems = data_guard.refusals(old, new, settings)
+    if problems:
+        raise SettingsError(recording.stack, problems)
 
 
 def write(recording: Recording, out: Path) -> Recording:
@@ -159,9 +186,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print the steps outside the program for tenants new since OLD (every tenant without --diff)",
     )
+    parser.add_argument(
+        "--stack-file", type=Path, metavar="FILE", help="render this file instead of Pulumi.<stack>.yaml"
+    )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        metavar="PATH",
+        default=os.environ.get(data_guard.PREVIOUS_STATE_ENV) or None,
+        help="the deployment to guard data against: a render folder or a `pulumi stack export` file "
+        f"(default: ${data_guard.PREVIOUS_STATE_ENV}, else the last render in OUT/<stack>)",
+    )
     args = parser.parse_args(argv)
-    if not (PROJECT_ROOT / f"Pulumi.{args.stack}.yaml").exists():
-        print(f"error: no stack file Pulumi.{args.stack}.yaml", file=sys.stderr)
+    stack_path = args.stack_file or PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
+    if not stack_path.exists():
+        print(f"error: no stack file {stack_path.name}", file=sys.stderr)
         return 2
     # Read the earlier render before this one is written: `--diff build/<stack>` names the folder the
     # render is about to replace, and comparing the new render with itself would always say "No changes."
@@ -173,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         old = load_resources(args.diff)
     known_tenants = set(tenants_of(args.diff)) if old is not None else set()
     try:
-        recording = render(args.stack, args.out, preview=args.preview)
+        recording = render(
+            args.stack, args.out, preview=args.preview, stack_path=args.stack_file, previous=args.previous
+        )
     except SettingsError as error:
         print("\n".join(error.lines), file=sys.stderr)
         return 1

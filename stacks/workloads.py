@@ -6,11 +6,11 @@ from typing import Any
 
 import pulumi
 
-from components.agent_service import DEFAULT_REPLICAS, VPA_API, Scale
+from components.agent_service import VPA_API, Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
 from gates.ga_gate import GaReadinessGate, ga_spec
 from planning.rollout import plan_rollout
-from settings.agents import Agent
+from settings.agents import DEFAULT_REPLICAS, Agent
 from settings.stack import StackSettings
 from stacks.foundation import Foundation
 

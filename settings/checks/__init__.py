@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterable, Iterator
 from settings.base import DNS1123_LABEL
 from settings.checks.addons import RULES as ADDON_RULES
 from settings.checks.data import RULES as DATA_RULES
+from settings.checks.identifiers import RULES as IDENTIFIER_RULES
 from settings.checks.observability import RULES as OBSERVABILITY_RULES
+from settings.checks.resources import RULES as RESOURCE_RULES
+from settings.checks.tenancy import RULES as TENANCY_RULES
 from settings.checks.workloads import RULES as WORKLOAD_RULES
 from settings.errors import Problem
 from settings.stack import StackSettings
@@ -81,7 +84,7 @@ def rollout_stage_in_range(s: StackSettings) -> Iterator[Problem]:
             yield Problem(
                 f"agents[{index}].rollout.stage",
                 f"{agent.rollout.stage} is past the last stage; canary.weights has {len(s.canary.weights)} stages "
-                f"(0..{len(s.canary.weights) - 1})",
+                f"(0..{len(s.canary.weights) - 1}); use one of those",
             )
 
 
@@ -121,6 +124,9 @@ RULES: list[Rule] = [
     *DATA_RULES,
     *WORKLOAD_RULES,
     *OBSERVABILITY_RULES,
+    *IDENTIFIER_RULES,
+    *RESOURCE_RULES,
+    *TENANCY_RULES,
 ]
 
 

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 
 from settings.base import is_eu_region, is_placeholder
 from settings.errors import Problem
+from settings.formats import overlaps
 from settings.stack import StackSettings
 
 PROD = "prod"
 MIN_PROD_RETENTION_DAYS = 7
+PROD_COHORT_CAP_PCT = 5.0
+"""The share of tenants a prod canary or canary cohort may reach before its gates pass (rollout checklist)."""
 
 
 def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
@@ -17,16 +20,23 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
         return
     pg, redis, backup = s.data.postgres, s.data.redis, s.backups.aws_backup
     off = "is off; prod requires it (allowed: true)"
-    if not pg.storage_encrypted:
-        yield Problem("data.postgres.storage_encrypted", f"unencrypted storage {off}")
-    if not redis.at_rest_encryption:
-        yield Problem("data.redis.at_rest_encryption", f"unencrypted storage {off}")
-    if not pg.deletion_protection:
-        yield Problem("data.postgres.deletion_protection", f"deletion protection {off}")
-    if not pg.multi_az:
-        yield Problem("data.postgres.multi_az", f"Multi-AZ {off}")
-    if not redis.multi_az:
-        yield Problem("data.redis.multi_az", f"Multi-AZ {off}")
+    for path, on, what in (
+        ("data.postgres.storage_encrypted", pg.storage_encrypted, "unencrypted storage"),
+        ("data.redis.at_rest_encryption", redis.at_rest_encryption, "unencrypted storage"),
+        ("data.postgres.deletion_protection", pg.deletion_protection, "deletion protection"),
+        ("data.postgres.multi_az", pg.multi_az, "Multi-AZ"),
+        ("data.redis.multi_az", redis.multi_az, "Multi-AZ"),
+        ("data.protect", s.data.protect, "`protect` on data resources"),
+        ("data.postgres.final_snapshot", pg.final_snapshot, "the final snapshot on deletion"),
+        # What the DR runbook restores from.
+        ("data.postgres.cross_region_backups", pg.cross_region_backups, "replicating backups to the DR region"),
+        ("backups.aws_backup.vault_lock", backup.vault_lock, "the compliance-mode vault lock"),
+        ("backups.aws_backup.copy_to_dr", backup.copy_to_dr, "copying recovery points to the DR region"),
+        ("data.redis.iam_auth", redis.iam_auth, "IAM authentication on Redis"),
+        ("data.redis.transit_encryption", redis.transit_encryption, "encryption in transit"),
+    ):
+        if not on:
+            yield Problem(path, f"{what} {off}")
     for path, days in (
         ("data.postgres.backup_retention_days", pg.backup_retention_days),
         ("data.redis.snapshot_retention_days", redis.snapshot_retention_days),
@@ -45,6 +55,42 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
         yield Problem(
             "data.replication_region",
             f"{s.data.replication_region!r} is the primary region; prod requires a different region for DR copies",
+        )
+
+
+def prod_keeps_the_cohort_cap(s: StackSettings) -> Iterator[Problem]:
+    if s.environment != PROD:
+        return
+    for path, value in (
+        ("canary.max_tenant_exposure_pct", s.canary.max_tenant_exposure_pct),
+        ("feature_flags.canary_percentage", s.feature_flags.canary_percentage),
+        (
+            "gates.ga.checklist.rollout_mode.max_tenant_exposure_pct",
+            s.gates.ga.checklist.rollout_mode.max_tenant_exposure_pct,
+        ),
+    ):
+        if value > PROD_COHORT_CAP_PCT:
+            yield Problem(
+                path,
+                f"{value:g}% is above prod's cohort cap of {PROD_COHORT_CAP_PCT:g}%: a canary reaches more tenants "
+                f"before its gates pass; allowed: at most {PROD_COHORT_CAP_PCT:g}",
+            )
+
+
+def backup_window_clears_maintenance(s: StackSettings) -> Iterator[Problem]:
+    pg = s.data.postgres
+    if overlaps(pg.backup_window, pg.maintenance_window):
+        yield Problem(
+            "data.postgres.maintenance_window",
+            f"{pg.maintenance_window} overlaps backup_window {pg.backup_window}; RDS refuses overlapping windows: "
+            "move one of them",
+        )
+    redis = s.data.redis
+    if overlaps(redis.snapshot_window, redis.maintenance_window):
+        yield Problem(
+            "data.redis.maintenance_window",
+            f"{redis.maintenance_window} overlaps snapshot_window {redis.snapshot_window}; ElastiCache refuses "
+            "overlapping windows: move one of them",
         )
 
 
@@ -146,6 +192,8 @@ def alarm_subscription_can_confirm(s: StackSettings) -> Iterator[Problem]:
 RULES = [
     alarm_subscription_can_confirm,
     prod_refuses_unsafe_data,
+    prod_keeps_the_cohort_cap,
+    backup_window_clears_maintenance,
     redis_failover_needs_replicas,
     redis_iam_needs_tls,
     eu_data_stays_in_eu,

@@ -150,9 +150,10 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
         return response
 
 
-def run(stack: str, preview: bool = False, root: Path = PROJECT_ROOT) -> Recording:
-    """Run `__main__.py` for `stack` under mocks; raises whatever the program raises (e.g. SettingsError)."""
-    stack_config = stack_file.read(stack, root)
+def run(stack: str, preview: bool = False, root: Path = PROJECT_ROOT, stack_path: Path | None = None) -> Recording:
+    """Run `__main__.py` for `stack` under mocks; raises whatever the program raises (e.g. SettingsError).
+    `stack_path` replaces `Pulumi.<stack>.yaml` (a candidate change, checked before it is saved)."""
+    stack_config = stack_file.read(stack, root, stack_path)
     config, secret_keys = stack_config.values, sorted(stack_config.secret_keys)
     region = config.get("aws:region", "us-east-1")
     recording = Recording(stack=stack, preview=preview)

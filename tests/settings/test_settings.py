@@ -73,7 +73,9 @@ CASES = {
         lambda r: r["tenants"].append({"id": "a" * 60}),
         [
             f"Pulumi.staging.yaml: agent-platform:tenants[5].id: namespace '{'a' * 60}-staging' is 68 characters; "
-            "at most 63 are allowed, shorten the id"
+            "at most 63 are allowed, shorten the id",
+            f"Pulumi.staging.yaml: agent-platform:tenants[5].id: its PostgreSQL database and user 'tenant_{'a' * 60}' "
+            "are 67 characters; PostgreSQL allows at most 63: shorten the id to 56 characters",
         ],
     ),
     "tenant id not DNS-1123": (
@@ -135,8 +137,8 @@ CASES = {
             }
         ),
         [
-            "Pulumi.prod.yaml: agent-platform:cluster.addons.prometheus.crd_groups[0]: 'Monitoring': "
-            "string should match pattern '^[a-z0-9-]+(\\.[a-z0-9-]+)+$'"
+            "Pulumi.prod.yaml: agent-platform:cluster.addons.prometheus.crd_groups[0]: 'Monitoring' "
+            "is not valid here; use an API group like velero.io"
         ],
     ),
 }

@@ -51,10 +51,12 @@ CASES = {
     ),
     "limits x hpa maximum x tracks exceed the tenant quota": (
         "prod",
-        lambda r: r["agents"][1].update(resources={"limits": {"cpu": "20", "memory": "4Gi"}}),
+        lambda r: r["agents"][1].update(
+            resources={"limits": {"cpu": "8", "memory": "4Gi"}}, scaling={"max_replicas": 7}
+        ),
         [
-            "Pulumi.prod.yaml: agent-platform:agents[1].resources.limits.cpu: 20 x 6 pods (HPA maximum) x 1 tracks "
-            "= 120 exceeds tenant 'acme' (standard tier) ResourceQuota limits.cpu 50; lower the limit or "
+            "Pulumi.prod.yaml: agent-platform:agents[1].resources.limits.cpu: 8 x 7 pods (HPA maximum) x 1 tracks "
+            "= 56 exceeds tenant 'acme' (standard tier) ResourceQuota limits.cpu 50; lower the limit or "
             "scaling.max_replicas"
         ],
     ),

@@ -257,13 +257,14 @@ def test_addons_are_pinned_helm_releases_when_installed(rendered: Callable[[str]
 def test_render_runs_the_policy_pack_and_fails_on_a_mandatory_violation(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
 
-    def unpinned(config: dict) -> None:
-        config["agent-platform:agents"][0]["version"] = "latest"
+    # Settings refuse unencrypted storage only in prod; the pack refuses it in every stack.
+    def unencrypted(config: dict) -> None:
+        config["agent-platform:data"]["postgres"]["storage_encrypted"] = False
 
-    edit_stack(project, "dev", unpinned)
+    edit_stack(project, "dev", unencrypted)
     result = render_stack("dev", tmp_path / "out", cwd=project)
     assert result.returncode == 1
-    assert "[mandatory] images-pinned: acme-support-bot-stable-workload" in result.stdout
+    assert "[mandatory] storage-encryption: agent-platform-dev-instance" in result.stdout
     assert (tmp_path / "out" / "dev" / "resources.json").exists()  # written, so the violation can be inspected
 
 
@@ -359,15 +360,16 @@ def test_diff_against_a_missing_folder_is_one_line_and_writes_nothing(tmp_path: 
 
 
 def test_render_shows_a_ga_gate_that_fails_on_settings_and_exits_non_zero(tmp_path: Path) -> None:
-    """A prod `ga` agent's gate fails the `up` when the settings break the checklist (here: no shadow stage);
-    the offline render shows that verdict instead of `pass`."""
+    """A prod `ga` agent's gate fails the `up` when the settings break the checklist (here: no rollback
+    policy); the offline render shows that verdict instead of `pass`. (A missing shadow stage is refused by
+    settings validation already.)"""
     project = project_copy(tmp_path)
-    edit_stack(project, "prod", lambda c: c.pop("agent-platform:canary"))
+    edit_stack(project, "prod", lambda c: c["agent-platform:canary"].update(policy="block"))
     out = tmp_path / "out"
     result = render_stack("prod", out, cwd=project)
     assert result.returncode == 1
     assert "GA readiness gate research-assistant: FAIL on the stack settings alone" in result.stderr
-    assert "FAIL rollout_mode.require_shadow_period" in result.stderr
+    assert "FAIL require.rollback_plan" in result.stderr
     outputs = json.loads((out / "prod" / "outputs.json").read_text())
     assert outputs["agents"]["research-assistant"]["ga_gate_verdict"] == "fail"
 

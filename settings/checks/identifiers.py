@@ -1,0 +1,108 @@
+"""Names the program derives from settings, checked against the naming rules of the service that gets them.
+
+A tenant id becomes a namespace, a PostgreSQL database and user, an ElastiCache user id and (for tiers with
+dedicated data) an RDS instance identifier; an agent id becomes a CronJob and, with its tenant's namespace,
+an IAM role name. Each rule is the service's own (cited in tests/settings/test_identifiers.py), so `up`
+never fails on a name that settings accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from settings.errors import Problem
+from settings.stack import StackSettings
+
+RDS_IDENTIFIER_MAX = 63
+DATABASE_NAME_MAX = 63
+BOOTSTRAP_JOB_NAME_MAX = 40
+ELASTICACHE_USER_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
+CRONJOB_NAME_MAX = 52
+IAM_ROLE_NAME_MAX = 64
+SYNTHETIC_SUFFIX = "-synthetic-session"
+
+
+def rds_identifier(environment: str, tenant_id: str) -> str:
+    return f"agent-platform-{environment}-{tenant_id}"
+
+
+def database_name(tenant_id: str) -> str:
+    return "tenant_" + tenant_id.replace("-", "_")
+
+
+def tenant_names(s: StackSettings) -> Iterator[Problem]:
+    env = s.environment
+    for index, tenant in enumerate(s.tenants):
+        path = f"tenants[{index}].id"
+        if s.tier(tenant.tier).dedicated_data:
+            identifier = rds_identifier(env, tenant.id)
+            if len(identifier) > RDS_IDENTIFIER_MAX:
+                yield Problem(
+                    path,
+                    f"its dedicated RDS instance identifier {identifier!r} is {len(identifier)} characters; RDS "
+                    f"allows at most {RDS_IDENTIFIER_MAX}: shorten the id to "
+                    f"{RDS_IDENTIFIER_MAX - len(identifier) + len(tenant.id)} characters",
+                )
+            elif "--" in identifier:
+                yield Problem(
+                    path,
+                    f"its dedicated RDS instance identifier {identifier!r} has two consecutive hyphens, which RDS "
+                    "refuses; use single hyphens in the id",
+                )
+            job = identifier.removeprefix("agent-platform-")
+            if len(job) > BOOTSTRAP_JOB_NAME_MAX:
+                yield Problem(
+                    path,
+                    f"the database-user Job name {job!r} is {len(job)} characters; at most "
+                    f"{BOOTSTRAP_JOB_NAME_MAX} are allowed: shorten the id",
+                )
+        database = database_name(tenant.id)
+        if len(database) > DATABASE_NAME_MAX:
+            yield Problem(
+                path,
+                f"its PostgreSQL database and user {database!r} are {len(database)} characters; PostgreSQL allows "
+                f"at most {DATABASE_NAME_MAX}: shorten the id to {DATABASE_NAME_MAX - len('tenant_')} characters",
+            )
+        user = f"{tenant.id}-{env}"
+        if not ELASTICACHE_USER_ID.match(user) or "--" in user:
+            yield Problem(
+                path,
+                f"its ElastiCache user id {user!r} must start with a letter and have no two consecutive hyphens "
+                "(ElastiCache's rule); rename the tenant",
+            )
+
+
+def agent_names(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        cronjob = f"{agent.id}{SYNTHETIC_SUFFIX}"
+        if len(cronjob) > CRONJOB_NAME_MAX:
+            yield Problem(
+                f"agents[{index}].id",
+                f"its synthetic-session CronJob {cronjob!r} is {len(cronjob)} characters; Kubernetes allows at most "
+                f"{CRONJOB_NAME_MAX} for a CronJob: shorten the id to {CRONJOB_NAME_MAX - len(SYNTHETIC_SUFFIX)}",
+            )
+
+
+def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
+    """WorkloadIdentity names a role `<namespace>-<agent>` cut to IAM's 64 characters; two cut to one name
+    would be one role for two agents."""
+    seen: dict[str, str] = {}
+    full_names: dict[str, str] = {}
+    for t_index, tenant in enumerate(s.tenants):
+        namespace = tenant.namespace(s.environment)
+        for agent in s.agents:
+            if tenant.id not in agent.tenants:
+                continue
+            full = f"{namespace}-{agent.id}"
+            role = full[:IAM_ROLE_NAME_MAX]
+            if role in seen and full_names[role] != full:  # equal full names are duplicate ids, reported there
+                yield Problem(
+                    f"tenants[{t_index}].id",
+                    f"the IAM roles of {seen[role]} and {namespace}/{agent.id} are both {role!r} once cut to IAM's "
+                    f"{IAM_ROLE_NAME_MAX} characters; shorten the tenant or agent id",
+                )
+            seen[role], full_names[role] = f"{namespace}/{agent.id}", full
+
+
+RULES = [tenant_names, agent_names, iam_role_names_unique]
