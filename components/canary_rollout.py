@@ -28,8 +28,10 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
+from gates.rollout_state import RolloutState, RolloutStateArgs
 from gates.slo_gate import SloGate, SloGateArgs
 from gates.stage_clock import StageClock, StageClockArgs
+from planning.release import Control
 from planning.rollout import Outcome, Release, RolloutPlan, outcome
 from settings.agents import Agent, ConfigBundle
 from settings.cluster import AgentNodes
@@ -72,6 +74,18 @@ class CanaryRolloutArgs:
     """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
     ingress_controller: Sequence[pulumi.Resource] = ()
     """The ingress controller's release, when this stack installs it: its admission webhook must answer first."""
+    control: Control | None = None
+    """An operator's action on an automatic release (promote, abort, retry, pause, resume)."""
+
+
+RELEASE_OUTPUTS = ("stage", "weight", "phase", "verdict", "hold_reason", "stage_started_at", "evaluated_at", "history")
+
+
+def release_outcome(plan: RolloutPlan, weight: float, phase: str) -> Outcome:
+    """What the tracks do where an automatic release stands; `rollback: true` in the stack file still wins."""
+    if plan.forced_rollback:
+        return Outcome(0, False, True)
+    return Outcome(int(weight), phase == "promoted", phase in {"failed", "aborted"})
 
 
 def replica_split(total: int, weight: int) -> tuple[int, int]:
@@ -90,6 +104,7 @@ class CanaryRollout(pulumi.ComponentResource):
     stable_version: pulumi.Output[str]
     canary_version: pulumi.Output[str | None]
     gate_verdict: pulumi.Output[str | None]
+    release: pulumi.Output[dict[str, Any] | None]
 
     def __init__(self, name: str, args: CanaryRolloutArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:CanaryRollout", name, None, opts)
@@ -98,12 +113,25 @@ class CanaryRollout(pulumi.ComponentResource):
         plan, agent = args.plan, args.agent
         blue_green = plan.strategy == "blue_green"
 
-        gate = self._gate()
-        result: pulumi.Input[Outcome] = (
-            pulumi.Output.all(gate.verdict, gate.report).apply(lambda v: outcome(plan, v[0], v[1]))
-            if gate is not None
-            else outcome(plan, None)
-        )
+        # An automatic release keeps its stage in a RolloutState and never raises: a gate that holds holds
+        # this rollout's weight, and everything else in the `up` applies.
+        release = self._release_state() if plan.automatic and plan.canary is not None else None
+        gate = None if release is not None else self._gate()
+        result: pulumi.Input[Outcome]
+        shadow: pulumi.Input[bool] = plan.shadow
+        if release is not None:
+            result = pulumi.Output.all(release.weight, release.phase).apply(lambda v: release_outcome(plan, v[0], v[1]))
+            shadow = pulumi.Output.all(release.stage, release.phase).apply(
+                lambda v: (
+                    not plan.forced_rollback
+                    and plan.stages[int(v[0])].weight == 0
+                    and v[1] in {"progressing", "paused", "timed_out"}
+                )
+            )
+        elif gate is not None:
+            result = pulumi.Output.all(gate.verdict, gate.report).apply(lambda v: outcome(plan, v[0], v[1]))
+        else:
+            result = outcome(plan, None)
         # At the promoting stage the stable track takes the canary release once the gate passed; the canary
         # track goes in the same `up`, deleted only after stable has rolled out, so some track always serves.
         stable_release: pulumi.Input[Release] = plan.stable
@@ -114,6 +142,19 @@ class CanaryRollout(pulumi.ComponentResource):
             stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
             passed = gate.passed_at if gate is not None else ""
             promoted_at = lift_all([result, passed], lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at)
+        if release is not None and plan.canary is not None:
+            # Promoted in the engine's state: stable takes the canary release; the stack file's `version`
+            # catches up with the next release's change.
+            canary = plan.canary
+            stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
+            promoted_at = lift_all(
+                [result, release.history],
+                lambda v: (
+                    next((e["at"] for e in reversed(v[1]) if e["event"] == "promote"), None)
+                    if v[0].promoted
+                    else agent.promoted_at
+                ),
+            )
         has_canary = plan.canary is not None and not plan.promotes
         ratio_split = has_canary and not blue_green and not args.scale.hpa and agent.ingress is None
 
@@ -173,8 +214,9 @@ class CanaryRollout(pulumi.ComponentResource):
         )
         if agent.ingress is not None:
             backend = agent.id if blue_green else f"{agent.id}-stable"
-            mirror = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri" if plan.shadow else None
-            self._ingress(f"{name}-ingress", agent.id, backend, self._ingress_annotations(mirror), [client])
+            target = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri"
+            annotations = lift(shadow, lambda on: self._ingress_annotations(target if on else None))
+            self._ingress(f"{name}-ingress", agent.id, backend, annotations, [client])
             if has_canary and not blue_green and not plan.shadow and self.canary is not None:
                 weight_annotations = lift(
                     result,
@@ -191,7 +233,7 @@ class CanaryRollout(pulumi.ComponentResource):
                     weight_annotations,
                     [self.canary.workload],
                 )
-        if has_canary and not plan.forced_rollback:
+        if has_canary and not plan.forced_rollback and release is None:
             # Its inputs come through the verdict too: a gate that holds never starts the next stage's clock.
             stage = lift(result, lambda _: plan.stage) if gate is not None else plan.stage
             self._stage_clock(plan.stage, [gate] if gate is not None else [r for r in [stage_applied] if r], stage)
@@ -217,7 +259,15 @@ class CanaryRollout(pulumi.ComponentResource):
         self.rolled_back = outcome_out.apply(lambda o: o.rolled_back)
         self.stable_version = pulumi.Output.from_input(stable_release).apply(lambda r: r.version)
         self.canary_version = pulumi.Output.from_input(plan.canary.version if has_canary and plan.canary else None)
-        self.gate_verdict = gate.verdict if gate is not None else pulumi.Output.from_input(None)
+        verdict_from = release if release is not None else gate
+        self.gate_verdict = verdict_from.verdict if verdict_from is not None else pulumi.Output.from_input(None)
+        self.release = (
+            pulumi.Output.all(*(getattr(release, k) for k in RELEASE_OUTPUTS)).apply(
+                lambda v: dict(zip(RELEASE_OUTPUTS, v, strict=True))
+            )
+            if release is not None
+            else pulumi.Output.from_input(None)
+        )
         self.register_outputs(
             {
                 "service_name": self.service_name,
@@ -229,6 +279,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 "stable_version": self.stable_version,
                 "canary_version": self.canary_version,
                 "gate_verdict": self.gate_verdict,
+                "release": self.release,
             }
         )
 
@@ -288,6 +339,53 @@ class CanaryRollout(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 
+    def _release_state(self) -> RolloutState:
+        a = self._args
+        plan = a.plan
+        assert plan.canary is not None
+        # The SLO gate's own inputs, so both kinds of release judge by one mapping; the window is the state's.
+        template = self._gate_args(0, 0, "", 0, 1).props()
+        return RolloutState(
+            f"{self._name}-release",
+            RolloutStateArgs(
+                agent_id=a.agent.id,
+                tenant_id=a.tenant_id,
+                canary_version=plan.canary.version,
+                stages=plan.stages,
+                gate=template,
+                control=a.control,
+                on_timeout=plan.on_timeout,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _gate_args(
+        self, stage: int, weight: int, started: pulumi.Input[str], minimum: float, maximum: float
+    ) -> SloGateArgs:
+        a = self._args
+        plan, g = a.plan, a.plan.gate
+        assert plan.canary is not None
+        return SloGateArgs(
+            namespace=a.namespace,
+            agent_id=a.agent.id,
+            tenant_id=a.tenant_id,
+            stable_version=plan.stable.version,
+            canary_version=plan.canary.version,
+            stage=stage,
+            weight=weight,
+            stage_started_at=started,
+            min_duration_seconds=minimum,
+            max_duration_seconds=maximum,
+            criteria=a.gates.criteria,
+            agent_checks=a.gates.agent_checks,
+            dimensions=plan.canary.dimensions,
+            policy=g.policy if g is not None else (a.agent.rollout.policy or "rollback"),
+            mode=g.mode if g is not None else "canary",
+            error_statuses=a.gates.error_statuses,
+            labels=a.gates.names.metric_labels,
+            connection=a.gates.connection,
+        )
+
     def _gate(self) -> SloGate | None:
         a = self._args
         plan, g = a.plan, a.plan.gate
@@ -297,26 +395,7 @@ class CanaryRollout(pulumi.ComponentResource):
         clock = self._stage_clock(g.previous_stage, [])
         return SloGate(
             f"{self._name}-gate-{g.stage}",
-            SloGateArgs(
-                namespace=a.namespace,
-                agent_id=a.agent.id,
-                tenant_id=a.tenant_id,
-                stable_version=plan.stable.version,
-                canary_version=plan.canary.version,
-                stage=g.stage,
-                weight=g.weight,
-                stage_started_at=clock.applied_at,
-                min_duration_seconds=g.min_duration_seconds,
-                max_duration_seconds=g.max_duration_seconds,
-                criteria=a.gates.criteria,
-                agent_checks=a.gates.agent_checks,
-                dimensions=plan.canary.dimensions,
-                policy=g.policy,
-                mode=g.mode,
-                error_statuses=a.gates.error_statuses,
-                labels=a.gates.names.metric_labels,
-                connection=a.gates.connection,
-            ),
+            self._gate_args(g.stage, g.weight, clock.applied_at, g.min_duration_seconds, g.max_duration_seconds),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[clock]),
         )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from planning.feature_flags import cohort_bucket
+from planning.release import OnTimeout, StagePlan
 from settings.agents import Agent, ConfigBundle, Dimension, Track, canary_changes, canary_image
 from settings.canary import CanaryPolicy
 from settings.slo import seconds
@@ -109,6 +110,13 @@ class RolloutPlan:
     exposed: tuple[str, ...]
     stable: Release
     canary: Release | None
+    stages: tuple[StagePlan, ...] = ()
+    """`progression: automatic`: every stage for the RolloutState, which holds where the release stands."""
+    on_timeout: OnTimeout = "hold"
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.stages)
 
     def for_tenant(self, tenant_id: str) -> RolloutPlan:
         """A tenant outside the exposure runs the stable release alone, with no gate."""
@@ -179,6 +187,21 @@ def plan_rollout(
             canary,
         )
     weights = policy.weights
+    if rollout.progression == "automatic":
+        return RolloutPlan(
+            "canary",
+            0,
+            0 if rollout.rollback else weights[0],
+            shadow=False,
+            promotes=False,
+            forced_rollback=rollout.rollback,
+            gate=None,
+            exposed=exposed,
+            stable=stable,
+            canary=canary,
+            stages=release_stages(policy),
+            on_timeout=policy.on_timeout,
+        )
     stage = rollout.stage
     weight = weights[stage]
     gate = None
@@ -209,6 +232,20 @@ def plan_rollout(
         stable=stable,
         canary=canary,
     )
+
+
+def release_stages(policy: CanaryPolicy) -> tuple[StagePlan, ...]:
+    """Each stage's weight and how long it waits for its gate: the shadow duration at weight 0, else its own
+    minimum; the stage times out at `max_duration_factor` x that."""
+    gated = [w for w in policy.weights if 0 < w < 100]
+    out = []
+    for weight in policy.weights:
+        if weight == 100:
+            out.append(StagePlan(100, 0, 1))
+            continue
+        minimum = seconds(policy.shadow_duration if weight == 0 else policy.min_durations[gated.index(weight)])
+        out.append(StagePlan(weight, minimum, math.ceil(minimum * policy.max_duration_factor)))
+    return tuple(out)
 
 
 def outcome(plan: RolloutPlan, verdict: str | None, report: str = "") -> Outcome:

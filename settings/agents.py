@@ -167,6 +167,12 @@ class Rollout(Settings):
     )
     rollback: bool = Field(False, description="Force the canary weight to 0 (set by the rollback workflow).")
     policy: Literal["rollback", "block"] | None = Field(None, description="Default: the stack's canary policy.")
+    progression: Literal["pull_request", "automatic"] = Field(
+        "pull_request",
+        description="`pull_request`: each change of `stage` is one reviewed step. `automatic`: a new canary "
+        "version starts a release that the gates move stage by stage at every `up` (the stage lives in the "
+        "engine's state, `stage` stays 0); see docs/releasing.md.",
+    )
 
 
 class SyntheticRequest(Settings):

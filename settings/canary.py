@@ -27,6 +27,11 @@ class CanaryPolicy(Settings):
         "of the next stage may pass.",
     )
     policy: Literal["rollback", "block"] = "rollback"
+    on_timeout: Literal["hold", "fail"] = Field(
+        "hold",
+        description="Automatic releases: a stage still undecided after max_duration_factor x its minimum ends "
+        "`timed_out` (weight held, alert) with `hold`, or `failed` (weight 0) with `fail`.",
+    )
     max_tenant_exposure_pct: float = Field(
         5.0, gt=0, le=100, description="Share of an agent's tenants running the canary before its gated stages pass."
     )
@@ -35,3 +40,17 @@ class CanaryPolicy(Settings):
         description="Blue-green: minimum time green serves alone, judged against blue, before the gate may pass "
         "and replace blue; it times out after max_duration_factor x this.",
     )
+
+
+class ReleaseControl(Settings):
+    """An operator's action on an automatic release, applied once at the next evaluation and recorded.
+
+    Set without a pull request: `kubectl patch` of the stack's Pulumi Kubernetes Operator `Stack` object
+    (`spec.config`), or `pulumi config set --path` where `up` runs by hand (docs/releasing.md).
+    """
+
+    action: Literal["promote", "abort", "retry", "pause", "resume"]
+    by: str = Field(min_length=1, description="Who: recorded in the rollout's history.")
+    at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", description="When it was asked (UTC).")
+    reason: str = ""
+    stage: int | None = Field(None, ge=0, description="`promote` to this stage; refused unless it is the next one.")

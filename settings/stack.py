@@ -10,7 +10,7 @@ from conventions.overlay import deep_merge
 from settings.agents import Agent
 from settings.backups import Backups
 from settings.base import AwsRegion, Settings
-from settings.canary import CanaryPolicy
+from settings.canary import CanaryPolicy, ReleaseControl
 from settings.cluster import Cluster, GitOps
 from settings.data import Data
 from settings.gates import Gates
@@ -65,6 +65,9 @@ class StackSettings(Settings):
     agents: list[Agent] = Field(default_factory=list)
     slo: Slo = Slo()
     canary: CanaryPolicy = CanaryPolicy()
+    releases: dict[str, ReleaseControl] = Field(
+        default_factory=dict, description="Operator controls of automatic releases, by agent id (docs/releasing.md)."
+    )
     observability: Observability = Observability()
     data: Data = Data()
     backups: Backups = Backups()

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 CHANGELOG: dict[str, str] = {
     "1.0": "First published contract: schema_version, environment, tenants, data, agents, observability.",
+    "1.1": "agents.<id>.tenants.<tenant>.release: where an automatic release stands (null otherwise).",
 }
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "docs" / "outputs.schema.json"
@@ -109,6 +110,27 @@ class DataOutput(Contract):
     database_users: DatabaseUsers
 
 
+class ReleaseEvent(Contract):
+    at: str
+    event: str = Field(description="started stage hold fail abort retry pause resume promote timed_out refused")
+    stage: int
+    weight: int
+    verdict: str
+    reason: str
+    by: str = Field(description="who asked, for an operator's action; empty for the gate's own moves")
+
+
+class Release(Contract):
+    stage: int
+    weight: int = Field(description="canary weight the state applies (0 after a fail or an abort)")
+    phase: Literal["progressing", "paused", "promoted", "failed", "aborted", "timed_out"]
+    verdict: str = Field(description="the last look's verdict")
+    hold_reason: str
+    stage_started_at: str
+    evaluated_at: str
+    history: list[ReleaseEvent]
+
+
 class AgentTenant(Contract):
     namespace: str
     service_name: str
@@ -120,6 +142,7 @@ class AgentTenant(Contract):
     rolled_back: bool
     promoted: bool
     gate_verdict: str | None
+    release: Release | None = Field(description="`progression: automatic`: the RolloutState, else null")
 
 
 class AgentOutput(Contract):

@@ -9,6 +9,7 @@ import pulumi
 from components.agent_service import VPA_API, Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
 from gates.ga_gate import GaReadinessGate, ga_spec
+from planning.release import Control
 from planning.rollout import plan_rollout
 from settings.agents import DEFAULT_REPLICAS, Agent
 from settings.stack import StackSettings
@@ -28,6 +29,11 @@ def agent_scale(settings: StackSettings, agent: Agent, tenant_id: str) -> Scale:
 def synthetic_session_on(settings: StackSettings, agent: Agent) -> bool:
     enabled = agent.synthetic_session.enabled
     return settings.environment in ("staging", "prod") if enabled is None else enabled
+
+
+def release_control(settings: StackSettings, agent_id: str) -> Control | None:
+    c = settings.releases.get(agent_id)
+    return None if c is None else Control(c.action, c.by, c.at, c.reason, c.stage)
 
 
 def build_workloads(platform: Foundation) -> dict[str, Any]:
@@ -73,6 +79,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     gates=gates,
                     crd_installers=vpa_installers,
                     ingress_controller=platform.ingress_controller(),
+                    control=release_control(s, agent.id),
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]
@@ -89,6 +96,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                 "rolled_back": rollout.rolled_back,
                 "promoted": rollout.promoted,
                 "gate_verdict": rollout.gate_verdict,
+                "release": rollout.release,
             }
         agents[agent.id] = {
             "strategy": plan.strategy,

@@ -104,6 +104,35 @@ def canary_split_needs_ingress_or_fixed_replicas(s: StackSettings) -> Iterator[P
             )
 
 
+def automatic_progression(s: StackSettings) -> Iterator[Problem]:
+    for index, agent in enumerate(s.agents):
+        r = agent.rollout
+        if r.progression != "automatic":
+            continue
+        if r.strategy != "canary":
+            yield Problem(
+                f"agents[{index}].rollout.progression",
+                "automatic releases move canary stages; a blue-green rollout keeps progression: pull_request",
+            )
+        elif r.stage != 0:
+            yield Problem(
+                f"agents[{index}].rollout.stage",
+                f"{r.stage}: with progression: automatic the stage lives in the engine's state (the rollout's "
+                "RolloutState); remove `stage` and use a `promote` control to move on (docs/releasing.md)",
+            )
+
+
+def release_controls_name_automatic_agents(s: StackSettings) -> Iterator[Problem]:
+    automatic = {a.id for a in s.agents if a.rollout.progression == "automatic"}
+    for agent_id in s.releases:
+        if agent_id not in automatic:
+            yield Problem(
+                f"releases.{agent_id}",
+                f"no agent {agent_id!r} with rollout.progression: automatic; controls act on automatic releases "
+                f"only (automatic: {sorted(automatic) or 'none'})",
+            )
+
+
 def blue_green_stages(s: StackSettings) -> Iterator[Problem]:
     for index, agent in enumerate(s.agents):
         r = agent.rollout
@@ -270,6 +299,8 @@ RULES = [
     sessions_need_sticky_routing,
     limits_fit_tenant_quota,
     canary_split_needs_ingress_or_fixed_replicas,
+    automatic_progression,
+    release_controls_name_automatic_agents,
     blue_green_stages,
     canary_differs_from_stable,
     ingress_never_routes_lifecycle_api,

@@ -212,3 +212,17 @@ def test_a_promote_that_names_a_later_stage_is_refused() -> None:
     assert skip.stage == 0 and skip.history[-1].event == "refused"
     ok = healthy(skip, 2, Control("promote", "erin", at(2), stage=1), verdict="inconclusive")
     assert ok.stage == 1
+
+
+def test_the_stack_policy_gives_each_stage_its_wait_and_its_maximum() -> None:
+    from planning.rollout import release_stages
+    from settings.canary import CanaryPolicy
+
+    stages = release_stages(CanaryPolicy(weights=[0, 5, 25, 50, 100], shadow_duration="30m", max_duration_factor=4))
+    assert [(s.weight, s.min_seconds, s.max_seconds) for s in stages] == [
+        (0, 1800, 7200),
+        (5, 600, 2400),
+        (25, 1200, 4800),
+        (50, 1800, 7200),
+        (100, 0, 1),
+    ]

@@ -157,7 +157,41 @@ CASES = {
             "from the 'agent-secrets' Secret (External Secrets), never from stack config",
         ],
     ),
+    "an automatic release with a stage in the stack file": (
+        "staging",
+        lambda r: r["agents"][0]["rollout"].update(progression="automatic"),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[0].rollout.stage: 1: with progression: automatic the stage "
+            "lives in the engine's state (the rollout's RolloutState); remove `stage` and use a `promote` control "
+            "to move on (docs/releasing.md)"
+        ],
+    ),
+    "an automatic blue-green release": (
+        "staging",
+        lambda r: r["agents"][2]["rollout"].update(progression="automatic"),
+        [
+            "Pulumi.staging.yaml: agent-platform:agents[2].rollout.progression: automatic releases move canary "
+            "stages; a blue-green rollout keeps progression: pull_request"
+        ],
+    ),
+    "a release control for an agent without an automatic release": (
+        "staging",
+        lambda r: r.update(releases={"support-bot": {"action": "abort", "by": "alice", "at": "2026-01-05T09:00:00Z"}}),
+        [
+            "Pulumi.staging.yaml: agent-platform:releases.support-bot: no agent 'support-bot' with "
+            "rollout.progression: automatic; controls act on automatic releases only (automatic: none)"
+        ],
+    ),
 }
+
+
+def test_an_automatic_release_with_a_control_is_valid() -> None:
+    raw = copy.deepcopy(stack_raw("staging"))
+    raw["agents"][0]["rollout"].pop("stage")
+    raw["agents"][0]["rollout"]["progression"] = "automatic"
+    raw["releases"] = {"support-bot": {"action": "promote", "by": "alice", "at": "2026-01-05T09:00:00Z", "stage": 1}}
+    settings = validate("staging", raw)
+    assert settings.releases["support-bot"].stage == 1
 
 
 @pytest.mark.parametrize(("stack", "change", "expected"), list(CASES.values()), ids=list(CASES))
