@@ -16,6 +16,7 @@ from settings.data import Data
 from settings.gates import Gates
 from settings.names import SharedNames
 from settings.observability import Observability
+from settings.release_loop import ReleaseLoop
 from settings.slo import Slo
 from settings.tenancy import (
     ENVIRONMENTS,
@@ -30,11 +31,13 @@ from settings.tenancy import (
 
 # Environment-specific defaults, applied under whatever the stack file says.
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {},
+    "dev": {"release_loop": {"resync_seconds": 600}},
     "staging": {
+        "release_loop": {"resync_seconds": 300},
         "data": {"postgres": {"multi_az": True}, "redis": {"num_nodes": 2, "multi_az": True}},
     },
     "prod": {
+        "release_loop": {"resync_seconds": 120},
         "feature_flags": {"canary_percentage": 5.0},
         "data": {
             "postgres": {
@@ -65,6 +68,7 @@ class StackSettings(Settings):
     agents: list[Agent] = Field(default_factory=list)
     slo: Slo = Slo()
     canary: CanaryPolicy = CanaryPolicy()
+    release_loop: ReleaseLoop = ReleaseLoop()
     releases: dict[str, ReleaseControl] = Field(
         default_factory=dict, description="Operator controls of automatic releases, by agent id (docs/releasing.md)."
     )

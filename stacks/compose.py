@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from components.base.aws import IRSA_ANNOTATION, role_arn
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
+from components.release_loop import ReleaseLoop, ReleaseLoopArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from conventions.tags import tags
@@ -154,6 +155,17 @@ def build_gitops(platform: Foundation) -> None:
         )
 
 
+def build_release_loop(platform: Foundation) -> None:
+    """The in-cluster engine that runs `up` again every resync interval: one look per automatic release."""
+    s = platform.settings
+    if s.release_loop.engine == "kubernetes_operator":
+        ReleaseLoop(
+            "release-loop",
+            ReleaseLoopArgs(stack=platform.stack, loop=s.release_loop),
+            opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
+        )
+
+
 def tenant_outputs(platform: Foundation) -> dict[str, Any]:
     return {
         tenant.id: {
@@ -176,6 +188,7 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     platform = Foundation(stack, settings, cluster, k8s_provider, aws_provider, addons, tenancy)
     data = build_data(platform)
     build_gitops(platform)
+    build_release_loop(platform)
     workloads = build_workloads(platform)
     observability = build_observability(platform)
     return {

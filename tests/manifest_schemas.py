@@ -37,6 +37,11 @@ _NPM = {
     ("external-secrets.io/v1beta1", "ExternalSecret"),
     ("external-secrets.io/v1beta1", "SecretStore"),
 }
+CRD_DIR = Path(__file__).with_name("crds")
+_VENDORED_CRDS = {
+    # pulumi/pulumi-kubernetes-operator deploy/crds/pulumi.com_stacks.yaml at the commit the file names.
+    ("pulumi.com/v1", "Stack"): CRD_DIR / "pulumi.com_stacks_v1.json",
+}
 NO_SCHEMA: dict[tuple[str, str], str] = {
     ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler"): (
         "the VPA project publishes its CRD only inside its Helm chart and repository; "
@@ -82,6 +87,47 @@ def _validate_cloudcoil(model: type[BaseModel], obj: dict[str, Any]) -> str:
     return f"unknown fields: {', '.join(unknown)}" if unknown else ""
 
 
+@cache
+def _vendored_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    path = _VENDORED_CRDS.get((api_version, kind))
+    return None if path is None else json.loads(path.read_text())["openAPIV3Schema"]
+
+
+def _undeclared(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    """Fields a structural schema does not declare: the API server prunes them, so the object is not what it says."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    if isinstance(obj, dict) and schema.get("type") == "object" and path != "metadata":
+        props, extra = schema.get("properties") or {}, schema.get("additionalProperties")
+        found = []
+        for key, value in obj.items():
+            where = f"{path}.{key}" if path else key
+            if key in props:
+                found += _undeclared(value, props[key], where)
+            elif isinstance(extra, dict):
+                found += _undeclared(value, extra, where)
+            elif extra is not True:
+                found.append(where)
+        return found
+    if isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        return [f for i, item in enumerate(obj) for f in _undeclared(item, schema["items"], f"{path}[{i}]")]
+    return []
+
+
+def validate_vendored_crd(obj: dict[str, Any]) -> str:
+    """Against the CRD's own openAPIV3Schema: types, enums and required fields, then undeclared fields."""
+    import jsonschema
+
+    schema = _vendored_schema(obj.get("apiVersion", ""), obj.get("kind", ""))
+    assert schema is not None
+    try:
+        jsonschema.validate(obj, schema)
+    except jsonschema.ValidationError as failure:
+        return f"{failure.message} at {'.'.join(str(p) for p in failure.path)}"
+    unknown = _undeclared(obj, schema)
+    return f"unknown fields: {', '.join(unknown)}" if unknown else ""
+
+
 def _validate_npm(objects: list[dict[str, Any]]) -> list[str]:
     if not objects:
         return []
@@ -107,6 +153,8 @@ def validate_objects(objects: list[dict[str, Any]]) -> dict[int, str]:
         model = _cloudcoil_model(*key)
         if model is not None:
             error = _validate_cloudcoil(model, obj)
+        elif key in _VENDORED_CRDS:
+            error = validate_vendored_crd(obj)
         elif key in _NPM:
             npm.append((index, obj))
             continue
