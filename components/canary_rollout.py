@@ -51,6 +51,8 @@ class GateWiring:
     error_statuses: tuple[str, ...]
     names: SharedNames
     agent_checks: AgentGateChecks = field(default_factory=AgentGateChecks)
+    alertmanager_url: str | None = None
+    """Where automatic releases post their events (routed to the agent's on-call receiver)."""
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,8 @@ class CanaryRollout(pulumi.ComponentResource):
                 gate=template,
                 control=a.control,
                 on_timeout=plan.on_timeout,
+                alertmanager_url=a.gates.alertmanager_url,
+                namespace=a.namespace,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

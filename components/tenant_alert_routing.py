@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from gates.release_notify import ALERT_NAME as RELEASE_ALERT
 
 ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 ReceiverType = Literal["webhook", "pagerduty"]
@@ -64,6 +65,17 @@ def _receiver(ref: ReceiverRef, secret: str) -> dict[str, Any]:
 
 
 def routing_spec(args: TenantAlertRoutingArgs) -> dict[str, Any]:
+    # Events of automatic releases (gates/release_notify.py): every one goes to the agent's on-call receiver.
+    releases = [
+        {
+            "receiver": receiver,
+            "matchers": [_eq("alertname", RELEASE_ALERT), _eq("agent_id", agent_id)],
+            "groupBy": ["alertname", "agent_id", "tenant_id", "event_at"],
+            "groupWait": "0s",
+            "repeatInterval": "24h",
+        }
+        for agent_id, receiver in sorted(args.oncall.items())
+    ]
     pages = [
         {
             "receiver": receiver,
@@ -83,7 +95,7 @@ def routing_spec(args: TenantAlertRoutingArgs) -> dict[str, Any]:
             "groupWait": "30s",
             "groupInterval": "5m",
             "repeatInterval": "12h",
-            "routes": pages + tickets,
+            "routes": releases + pages + tickets,
         },
         "receivers": [_receiver(r, args.secret_name) for r in sorted(args.receivers, key=lambda r: r.name)],
         "inhibitRules": [

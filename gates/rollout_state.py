@@ -41,6 +41,7 @@ from pulumi.dynamic import (
 )
 from pydantic import ValidationError
 
+from gates import release_notify
 from gates.prometheus import Credentials
 from gates.slo_gate import GateSpec, credentials_from_config, evaluate
 from gates.slo_gate import _normal as normal
@@ -57,9 +58,9 @@ from planning.release import (
 )
 
 ROLLOUT_STATE_TYPE = "pulumi-python:dynamic/agent-platform:RolloutState"
-INPUT_KEYS = ("canary_version", "agent_id", "tenant_id", "stages", "gate", "control", "on_timeout")
+INPUT_KEYS = ("canary_version", "agent_id", "tenant_id", "stages", "gate", "control", "on_timeout", "notify")
 IDENTITY_KEYS = ("canary_version", "agent_id", "tenant_id")
-STATE_KEYS = tuple(ReleaseState.__dataclass_fields__)
+STATE_KEYS = (*ReleaseState.__dataclass_fields__, "notify_status")
 WINDOW_KEYS = ("stage", "weight", "stage_started_at", "min_duration_seconds", "max_duration_seconds")
 
 
@@ -102,6 +103,18 @@ def look(
     return decision.verdict, decision.reason, decision.report(spec.title)
 
 
+def notify(props: dict[str, Any], state: ReleaseState, now: str) -> str:
+    """Post this evaluation's events (they carry its time) to Alertmanager; "" when none or no Alertmanager."""
+    target = props.get("notify") or {}
+    events = [e for e in state.history if e.at == now]
+    if not events or not target.get("alertmanager_url"):
+        return ""
+    batch = release_notify.alerts(
+        events, props["agent_id"], props.get("tenant_id") or "", target["namespace"], state.version, state.report
+    )
+    return release_notify.post(target["alertmanager_url"], batch)
+
+
 class RolloutStateProvider(ResourceProvider):
     """Holds only its clock; credentials are read per evaluation, never pickled."""
 
@@ -140,8 +153,10 @@ class RolloutStateProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         stages = stages_from(props)
-        state = start(props["canary_version"], stages, format_time(self.clock()))
-        outs = {**{k: props.get(k) for k in INPUT_KEYS}, **state.as_outputs()}
+        now = format_time(self.clock())
+        state = start(props["canary_version"], stages, now)
+        status = notify(props, state, now)
+        outs = {**{k: props.get(k) for k in INPUT_KEYS}, **state.as_outputs(), "notify_status": status}
         rid = f"{props['agent_id']}/{props.get('tenant_id') or '*'}/{props['canary_version']}"
         return CreateResult(rid, outs)
 
@@ -164,7 +179,8 @@ class RolloutStateProvider(ResourceProvider):
             on_timeout,
             reason or "",
         )
-        return UpdateResult({**{k: news.get(k) for k in INPUT_KEYS}, **after.as_outputs()})
+        status = notify(news, after, format_time(now))
+        return UpdateResult({**{k: news.get(k) for k in INPUT_KEYS}, **after.as_outputs(), "notify_status": status})
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,9 @@ class RolloutStateArgs:
     tenant_id: pulumi.Input[str] | None = None
     control: Control | None = None
     on_timeout: OnTimeout = "hold"
+    alertmanager_url: str | None = None
+    """Where release events go as alerts (the tenant's AlertmanagerConfig routes them to on-call)."""
+    namespace: pulumi.Input[str] | None = None
 
     def props(self) -> dict[str, Any]:
         return {
@@ -197,6 +216,7 @@ class RolloutStateArgs:
                 "stage": self.control.stage,
             },
             "on_timeout": self.on_timeout,
+            "notify": {"alertmanager_url": self.alertmanager_url, "namespace": self.namespace},
         }
 
 
@@ -211,6 +231,7 @@ class RolloutState(Resource, module="agent-platform", name="RolloutState"):
     evaluated_at: pulumi.Output[str]
     applied_control: pulumi.Output[str]
     history: pulumi.Output[list]
+    notify_status: pulumi.Output[str]
 
     def __init__(
         self,

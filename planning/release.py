@@ -124,7 +124,7 @@ def needs_look(state: ReleaseState, stages: tuple[StagePlan, ...]) -> bool:
 
 
 def elapsed_seconds(state: ReleaseState, now: str) -> float:
-    return (_time(now) - _time(state.stage_started_at)).total_seconds()
+    return (parse_utc(now) - parse_utc(state.stage_started_at)).total_seconds()
 
 
 def step(
@@ -243,7 +243,7 @@ def check_transition(before: ReleaseState, after: ReleaseState, stages: tuple[St
         raise SkippedStageError(f"weight {after.weight} is not stage {after.stage}'s ({stages[after.stage].weight})")
 
 
-def _time(text: str) -> datetime:
+def parse_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; write it as UTC, e.g. 2025-05-01T10:00:00Z")

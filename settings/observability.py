@@ -59,6 +59,11 @@ class Observability(Settings):
         default_factory=lambda: {"alertmanager": "kube-prometheus"},
         description="Labels the Alertmanager selects AlertmanagerConfigs by.",
     )
+    alertmanager_url: str | None = Field(
+        "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093",
+        pattern=r"^https?://",
+        description="Alertmanager API that automatic releases post their events to (docs/releasing.md); null: none.",
+    )
     scrape_interval: Duration = "15s"
     rule_interval: Duration = "30s"
     ticket_receivers: dict[TicketPriority, str] = Field(

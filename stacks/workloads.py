@@ -44,6 +44,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
         connection=s.gates.prometheus,
         error_statuses=tuple(s.names.error_statuses),
         names=s.names,
+        alertmanager_url=s.observability.alertmanager_url,
     )
     vpa_installers = platform.crd_installers(VPA_API)
     agents: dict[str, Any] = {}
