@@ -7,7 +7,8 @@ only the intent (the canary version). Each evaluation is one look at the gate:
 - `pass` applies the next stage's weight (one stage, never more), and at the last stage promotes;
 - `fail` sets the canary weight to 0 at once and keeps it there (phase `failed`) until a `retry`;
 - anything undecided (`inconclusive`, `error`: no data, Prometheus unreachable) holds the current weight;
-  past the stage's maximum it ends in `timed_out` (weight held, alert) or, with `on_timeout: fail`, `failed`.
+  past the stage's maximum it ends in `timed_out` (weight held, alert; still watched: a fail rolls it back,
+  a pass no longer promotes) or, with `on_timeout: fail`, `failed`.
 
 Operator controls (`promote`, `abort`, `retry`, `pause`, `resume`) are applied once each, at the first
 evaluation that sees them, and recorded in the history with who and when.
@@ -25,8 +26,9 @@ ActionKind = Literal["promote", "abort", "retry", "pause", "resume"]
 OnTimeout = Literal["hold", "fail"]
 
 ACTIONS: tuple[str, ...] = ("promote", "abort", "retry", "pause", "resume")
-SETTLED: frozenset[str] = frozenset({"promoted", "failed", "aborted", "timed_out"})
-"""Phases that no longer look at the gate: only an operator's action moves them."""
+SETTLED: frozenset[str] = frozenset({"promoted", "failed", "aborted"})
+"""Phases that no longer look at the gate: only an operator's action moves them. (`timed_out` still looks:
+its canary keeps serving, so a fail must still roll it back.)"""
 HISTORY_LIMIT = 50
 
 
@@ -120,7 +122,7 @@ def start(version: str, stages: tuple[StagePlan, ...], now: str) -> ReleaseState
 
 def needs_look(state: ReleaseState, stages: tuple[StagePlan, ...]) -> bool:
     """Whether this evaluation queries the gate: a release in flight below its last stage."""
-    return state.phase in {"progressing", "paused"} and state.stage < len(stages) - 1
+    return state.phase in {"progressing", "paused", "timed_out"} and state.stage < len(stages) - 1
 
 
 def elapsed_seconds(state: ReleaseState, now: str) -> float:
@@ -174,7 +176,7 @@ def _step(
         return log(replace(x, weight=0, phase=phase, hold_reason=why), event, why, by)
 
     # A failing gate rolls back before anything an operator asked for: no control promotes past a fail.
-    if verdict == "fail" and s.phase in {"progressing", "paused"}:
+    if verdict == "fail" and s.phase in {"progressing", "paused", "timed_out"}:
         s = rolled_back(s, "failed", "fail", reason or "the gate failed: canary weight 0")
         if pending is None:
             return s

@@ -158,7 +158,11 @@ def test_past_its_maximum_a_stage_ends(policy: str, phase: str, weight: int) -> 
     assert before.phase == "progressing"
     assert (ended.phase, ended.weight) == (phase, weight)
     assert "its maximum" in ended.hold_reason
-    assert not needs_look(ended, STAGES)
+    # Held, it is still watched (its canary serves): a later fail rolls it back, a pass no longer promotes.
+    assert needs_look(ended, STAGES) == (policy == "hold")
+    if policy == "hold":
+        assert step(ended, STAGES, "pass", "", None, at(100)).stage == 1
+        assert step(ended, STAGES, "fail", "", None, at(100)).weight == 0
 
 
 def test_abort_then_retry_starts_again_at_the_first_stage() -> None:
