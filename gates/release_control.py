@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from planning.feature_flags import resolve_flags
+from planning.feature_flags import in_canary_cohort
 from planning.rollout import exposed_tenants
 from settings import SettingsError, StackSettings
 from settings.stack_file import load
@@ -39,8 +39,8 @@ class Target:
 def canary_ingresses(settings: StackSettings, agent_id: str) -> list[Target]:
     """The canary Ingress of every tenant that runs the agent's canary track (names as CanaryRollout gives them)."""
     agent = next(a for a in settings.agents if a.id == agent_id)
-    flags = resolve_flags(settings)
-    exposed = exposed_tenants(agent, settings.environment, settings.canary, lambda t: flags[t].canary_cohort)
+    pct = settings.feature_flags.canary_percentage
+    exposed = exposed_tenants(agent, settings.environment, settings.canary, lambda t: in_canary_cohort(t, pct))
     return [Target(settings.namespace(t), f"{agent_id}-canary") for t in exposed]
 
 
