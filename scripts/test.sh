@@ -16,6 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 npm ci --prefix tests/schemas --no-audit --no-fund --silent
+./scripts/build-pulumi-tools.sh >/dev/null   # the real CLI for the `engine` tests; a no-op once built
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
