@@ -23,7 +23,7 @@ from tests.gates.release_timeline import RELEASE_START
 pytestmark = pytest.mark.engine
 timeline = loop.timeline
 
-PROGRAM = '''
+PROGRAM = """
 import json, os
 import pulumi
 from gates.rollout_state import RolloutState, RolloutStateArgs
@@ -53,7 +53,7 @@ other = StageClock(
 for key in ("stage", "weight", "phase", "verdict", "hold_reason", "history"):
     pulumi.export(key, getattr(state, key))
 pulumi.export("other_applied_at", other.applied_at)
-'''
+"""
 
 
 class Project:
