@@ -28,11 +28,12 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
+from gates.inputs import slo_gate_args
 from gates.rollout_state import RolloutState, RolloutStateArgs
 from gates.slo_gate import SloGate, SloGateArgs
 from gates.stage_clock import StageClock, StageClockArgs
 from planning.release import Control
-from planning.rollout import Outcome, Release, RolloutPlan, outcome
+from planning.rollout import GatePlan, Outcome, Release, RolloutPlan, outcome
 from settings.agents import Agent, ConfigBundle
 from settings.cluster import AgentNodes
 from settings.gates import AgentGateChecks, PrometheusConnection, SloGateCriteria
@@ -364,30 +365,24 @@ class CanaryRollout(pulumi.ComponentResource):
         )
 
     def _gate_args(
-        self, stage: int, weight: int, started: pulumi.Input[str], minimum: float, maximum: float
+        self, stage: int, weight: int, started: pulumi.Input[str], minimum: int, maximum: int
     ) -> SloGateArgs:
         a = self._args
         plan, g = a.plan, a.plan.gate
-        assert plan.canary is not None
-        return SloGateArgs(
+        policy = g.policy if g is not None else (a.agent.rollout.policy or "rollback")
+        window = GatePlan(stage, weight, stage - 1, minimum, maximum, g.mode if g is not None else "canary", policy)
+        return slo_gate_args(
+            plan,
+            window,
             namespace=a.namespace,
             agent_id=a.agent.id,
             tenant_id=a.tenant_id,
-            stable_version=plan.stable.version,
-            canary_version=plan.canary.version,
-            stage=stage,
-            weight=weight,
             stage_started_at=started,
-            min_duration_seconds=minimum,
-            max_duration_seconds=maximum,
             criteria=a.gates.criteria,
             agent_checks=a.gates.agent_checks,
-            dimensions=plan.canary.dimensions,
-            policy=g.policy if g is not None else (a.agent.rollout.policy or "rollback"),
-            mode=g.mode if g is not None else "canary",
-            error_statuses=a.gates.error_statuses,
-            labels=a.gates.names.metric_labels,
             connection=a.gates.connection,
+            labels=a.gates.names.metric_labels,
+            error_statuses=a.gates.error_statuses,
         )
 
     def _gate(self) -> SloGate | None:

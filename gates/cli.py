@@ -22,6 +22,7 @@ from typing import Any
 
 from gates.decision import Decision
 from gates.ga_gate import evaluate_ga, ga_spec
+from gates.inputs import slo_gate_args
 from gates.prometheus import Credentials
 from gates.slo_gate import GateSpec, evaluate
 from gates.stage_clock import STAGE_CLOCK_TYPE, parse_time, system_clock
@@ -56,9 +57,12 @@ def stage_starts(state: dict[str, Any] | None) -> dict[tuple[str, str | None, in
     return starts
 
 
-def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """The gates the next `up` evaluates: the same rollout plan the program builds, one per exposed tenant."""
-    planned = []
+def slo_gates(
+    settings: StackSettings, starts: dict, default_start: str | None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """The gates the next `up` evaluates, as (title, provider inputs): the same plan and inputs the program
+    builds, one per exposed tenant. The inputs are None when the stage's start is unknown."""
+    planned: list[tuple[str, dict[str, Any] | None]] = []
 
     def in_cohort(tenant_id: str) -> bool:
         tenant = settings.tenant(tenant_id)
@@ -71,36 +75,23 @@ def slo_gates(settings: StackSettings, starts: dict, default_start: str | None) 
             continue
         for tenant in plan.exposed:
             start = starts.get((agent.id, tenant, gate.previous_stage), default_start)
-            planned.append(
-                (
-                    f"SLO gate {agent.id}/{tenant} {gate.weight}%",
-                    {
-                        "prometheus_url": settings.gates.prometheus.url,
-                        "prometheus_access": settings.gates.prometheus.access,
-                        "prometheus_region": settings.gates.prometheus.region,
-                        "namespace": settings.namespace(tenant),
-                        "agent_id": agent.id,
-                        "tenant_id": tenant,
-                        "stable_version": agent.version,
-                        "canary_version": plan.canary.version,
-                        "dimensions": list(plan.canary.dimensions),
-                        "stage": gate.stage,
-                        "weight": gate.weight,
-                        "stage_started_at": start,
-                        "min_duration_seconds": gate.min_duration_seconds,
-                        "max_duration_seconds": gate.max_duration_seconds,
-                        "criteria": settings.gates.slo.model_dump(),
-                        "agent_checks": settings.gates.agent.model_dump(),
-                        "policy": gate.policy,
-                        "mode": gate.mode,
-                        "error_statuses": settings.names.error_statuses,
-                        "labels": settings.names.metric_labels.model_dump(),
-                        "query_timeout_seconds": settings.gates.prometheus.query_timeout_seconds,
-                        "deadline_seconds": settings.gates.prometheus.deadline_seconds,
-                        "retries": settings.gates.prometheus.retries,
-                    },
+            inputs = None
+            if start is not None:
+                args = slo_gate_args(
+                    plan.for_tenant(tenant),
+                    gate,
+                    namespace=settings.namespace(tenant),
+                    agent_id=agent.id,
+                    tenant_id=tenant,
+                    stage_started_at=start,
+                    criteria=settings.gates.slo,
+                    agent_checks=settings.gates.agent,
+                    connection=settings.gates.prometheus,
+                    labels=settings.names.metric_labels,
+                    error_statuses=settings.names.error_statuses,
                 )
-            )
+                inputs = args.props()
+            planned.append((f"SLO gate {agent.id}/{tenant} {gate.weight}%", inputs))
     return planned
 
 
@@ -108,8 +99,8 @@ def ga_agents(settings: StackSettings) -> list[Agent]:
     return [a for a in settings.agents if settings.environment == "prod" and a.lifecycle_stage == "ga"]
 
 
-def run_slo(title: str, fields: dict[str, Any], now: datetime) -> GateResult:
-    if fields["stage_started_at"] is None:
+def run_slo(title: str, fields: dict[str, Any] | None, now: datetime) -> GateResult:
+    if fields is None:
         reason = "stage start unknown: pass --state (pulumi stack export) or --stage-started-at"
         return GateResult("slo", title, "error", f"{title}: ERROR: {reason}")
     spec = GateSpec.model_validate(fields)

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gates.cli import main
+from gates.cli import main, slo_gates
+from gates.slo_gate import SLO_GATE_TYPE
 from gates.stage_clock import STAGE_CLOCK_TYPE, format_time
-from tests.conftest import ROOT
+from settings import stack_file
+from tests.conftest import ROOT, load_resources
 from tests.gates.fake_server import Behaviour, serve
 from tests.gates.scenarios import CANARY, EVALUATED_AT, STABLE, stage_started_at
 
@@ -131,3 +133,20 @@ def test_each_gate_keeps_its_deadline_against_a_server_trickling_its_answers(tmp
     assert code == 3 and len(slo) == 2
     assert all(r["verdict"] == "error" and f"total deadline of {deadline:g}s" in r["report"] for r in slo), slo
     assert elapsed <= 2 * deadline * 1.1 + 1.0, elapsed  # + reading the settings and the GA gate, no queries
+
+
+def test_the_cli_evaluates_the_gates_the_program_registers(rendered) -> None:
+    """Every SloGate of the staging render, with the same inputs, and no other: one builder serves both."""
+    registered = {
+        (r["inputs"]["agent_id"], r["inputs"]["tenant_id"]): r["inputs"]
+        for r in load_resources(rendered("staging"))
+        if r["type"] == SLO_GATE_TYPE
+    }
+    assert registered, "the staging stack has a gated canary"
+    starts = {inputs["stage_started_at"] for inputs in registered.values()}
+    assert len(starts) == 1
+    planned = slo_gates(stack_file.load("staging", ROOT), {}, starts.pop())
+    assert all(inputs is not None for _, inputs in planned)
+    # The engine drops an input that is None (`prometheus_region` without SigV4).
+    cli = {(i["agent_id"], i["tenant_id"]): {k: v for k, v in i.items() if v is not None} for _, i in planned if i}
+    assert cli == registered
