@@ -28,6 +28,7 @@ from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocatio
 from conventions.tags import tags
 from settings import StackSettings
 from settings.base import is_eu_region
+from settings.checks.identifiers import database_name, rds_identifier
 from settings.data import Postgres
 from settings.tenancy import Tenant
 from stacks.cluster_connection import ClusterConnection
@@ -142,7 +143,7 @@ def velero_role_name(environment: str) -> str:
 
 
 def db_name(tenant_id: str) -> str:
-    return "tenant_" + tenant_id.replace("-", "_")
+    return database_name(tenant_id)
 
 
 def _bucket(site: Site, purpose: str) -> str:
@@ -217,7 +218,7 @@ def build_data(platform: Foundation) -> dict[str, Any]:
         shared = pg(site.prefix, site_tags)
         site_dbs = {site.prefix: (shared, shared_tenants)}
         for tenant in dedicated_tenants:
-            identifier = f"agent-platform-{env}-{tenant.id}"
+            identifier = rds_identifier(env, tenant.id)
             site_dbs[identifier] = (pg(identifier, {**site_tags, "tenant-id": tenant.id}), [tenant])
         for identifier, (database, owners) in site_dbs.items():
             for tenant in owners:
