@@ -28,6 +28,7 @@ import requests
 from benchmarks import gate_grid, traffic
 from benchmarks import gate_methods as methods
 from benchmarks.traffic import TRUTHS, Rollouts, Truth
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from gates.decision import Timing, TrackCounts, verdicts
 from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, track_queries
@@ -219,7 +220,7 @@ def fixed_via_prometheus(client: PrometheusClient, agent_id: str, minute: int, s
     """Requests, errors and slow requests of both tracks (eight queries), then the z-tests."""
     counts = []
     for version in (traffic.CANARY, traffic.STABLE):
-        q = track_queries(_selector(agent_id, version), minute * 60, ["error", "timeout"], 0.5, 2.0)
+        q = track_queries(_selector(agent_id, version), minute * 60, list(DEFAULT_ERROR_STATUSES), 0.5, 2.0)
         try:
             req, err, total, fast = (
                 round(client.query(p, traffic.at_minute(minute)))

@@ -54,6 +54,7 @@ from pulumi.dynamic import (
 )
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from gates.agent_checks import AgentTrack, decide_with_agent, enabled_checks
 from gates.agent_evidence import measure_agent
 from gates.decision import Check, Decision, Proportion, Timing, Track, error, with_note
@@ -105,7 +106,7 @@ class GateSpec(Settings):
     dimensions: list[Dimension] = Field(default_factory=list, description="What the canary changes.")
     policy: Literal["rollback", "block"] = "rollback"
     mode: Literal["canary", "blue_green"] = "canary"
-    error_statuses: list[str] = Field(default_factory=lambda: ["error", "timeout"], min_length=1)
+    error_statuses: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_STATUSES), min_length=1)
     labels: MetricLabels = MetricLabels()
     query_timeout_seconds: float = Field(10.0, gt=0)
     deadline_seconds: float = Field(60.0, gt=0)
@@ -379,7 +380,7 @@ class SloGateArgs:
     tenant_id: pulumi.Input[str] | None = None
     policy: Literal["rollback", "block"] = "rollback"
     mode: Literal["canary", "blue_green"] = "canary"
-    error_statuses: tuple[str, ...] = ("error", "timeout")
+    error_statuses: tuple[str, ...] = DEFAULT_ERROR_STATUSES
     labels: MetricLabels = field(default_factory=MetricLabels)
     connection: PrometheusConnection = field(default_factory=PrometheusConnection)
     agent_checks: AgentGateChecks = field(default_factory=AgentGateChecks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from settings.base import Settings
 from settings.formats import KmsAlias, ObjectName
 
@@ -39,7 +40,7 @@ class SharedNames(Settings):
     )
     metric_labels: MetricLabels = MetricLabels()
     error_statuses: list[str] = Field(
-        default_factory=lambda: ["error", "timeout"],
+        default_factory=lambda: list(DEFAULT_ERROR_STATUSES),
         min_length=1,
         description="Values of the `status` label that count as failed requests.",
     )

@@ -13,11 +13,12 @@ import yaml
 
 from alerting.ops_rules import OpsContext, ops_groups
 from alerting.slo_rules import Group, Workload, slo_groups
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from settings.observability import OperationalAlerts
 from settings.slo import Slo
 
 AGENT, TENANT, NAMESPACE = "bot", "t1", "t1-prod"
-WORKLOAD = Workload(AGENT, TENANT, NAMESPACE, True, ("error", "timeout"), "https://runbooks.example/runbooks.md")
+WORKLOAD = Workload(AGENT, TENANT, NAMESPACE, True, DEFAULT_ERROR_STATUSES, "https://runbooks.example/runbooks.md")
 IDENTITY = {"agent_id": AGENT, "tenant_id": TENANT, "namespace": NAMESPACE}
 
 

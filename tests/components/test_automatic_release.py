@@ -14,6 +14,7 @@ import pytest
 
 from components.agent_service import Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from gates.rollout_state import ROLLOUT_STATE_TYPE
 from gates.slo_gate import SLO_GATE_TYPE
 from gates.stage_clock import STAGE_CLOCK_TYPE
@@ -94,7 +95,7 @@ def run(
         rate_limits=RateLimits(rps=50, connections=20),
         monitoring_namespace="monitoring",
         synthetic_session=True,
-        gates=GateWiring(SloGateCriteria(), PrometheusConnection(), ("error", "timeout"), SharedNames()),
+        gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
         control=control,
     )
     outputs: dict[str, Any] = {}

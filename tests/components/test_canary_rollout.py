@@ -9,6 +9,7 @@ import pytest
 
 from components.agent_service import Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
+from conventions.metrics import DEFAULT_ERROR_STATUSES
 from gates.slo_gate import SLO_GATE_TYPE
 from gates.stage_clock import STAGE_CLOCK_TYPE
 from planning.rollout import GateHeldError, plan_rollout
@@ -92,7 +93,7 @@ def run(
         rate_limits=RateLimits(rps=50, connections=20),
         monitoring_namespace="monitoring",
         synthetic_session=True,
-        gates=GateWiring(SloGateCriteria(), PrometheusConnection(), ("error", "timeout"), SharedNames()),
+        gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
     )
     outputs: dict[str, Any] = {}
 
