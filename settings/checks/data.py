@@ -51,6 +51,15 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
             "data.redis.num_nodes",
             f"{redis.num_nodes} is a single-node Redis; prod requires at least 2 (primary and replica)",
         )
+    # The DR runbook's region-loss recovery (docs/disaster-recovery.md) restores from these copies: without
+    # them a lost primary region loses the backups with it, and without the lock they can be deleted.
+    for path, on, what in (
+        ("data.postgres.cross_region_backups", pg.cross_region_backups, "automated-backup replication to DR"),
+        ("backups.aws_backup.copy_to_dr", backup.copy_to_dr, "the copy of each recovery point to the DR region"),
+        ("backups.aws_backup.vault_lock", backup.vault_lock, "the compliance-mode vault lock"),
+    ):
+        if not on:
+            yield Problem(path, f"{what} {off}")
     if s.data.replication_region == s.primary_region:
         yield Problem(
             "data.replication_region",

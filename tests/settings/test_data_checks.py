@@ -105,6 +105,26 @@ CASES = [
         id="prod refuses a replication region equal to the primary",
     ),
     pytest.param(
+        "prod",
+        setter("data.postgres.cross_region_backups", False),
+        f"{P}data.postgres.cross_region_backups: automated-backup replication to DR is off; prod "
+        "requires it (allowed: true)",
+        id="prod refuses automated backups kept only in the primary region",
+    ),
+    pytest.param(
+        "prod",
+        setter("backups.aws_backup.copy_to_dr", False),
+        f"{P}backups.aws_backup.copy_to_dr: the copy of each recovery point to the DR region is off; prod requires "
+        "it (allowed: true)",
+        id="prod refuses recovery points kept only in the primary region",
+    ),
+    pytest.param(
+        "prod",
+        setter("backups.aws_backup.vault_lock", False),
+        f"{P}backups.aws_backup.vault_lock: the compliance-mode vault lock is off; prod requires it (allowed: true)",
+        id="prod refuses an unlocked backup vault",
+    ),
+    pytest.param(
         "dev",
         setter("data.redis.multi_az", True),
         f"{D}data.redis.num_nodes: 1 node with multi_az true; Multi-AZ failover needs at least 2 nodes",
