@@ -19,6 +19,7 @@ import pulumi
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
+from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
 from settings.agents import DEFAULT_RESOURCES, Agent, ConfigBundle, CpuMemoryPair, Probe
@@ -98,8 +99,8 @@ class AgentServiceArgs:
         """Labels that never change for this workload: no version, track or lifecycle state (immutable)."""
         return {
             "app": self.agent.id,
-            "agent-id": self.agent.id,
-            "tenant-id": self.tenant_id,
+            AGENT_ID: self.agent.id,
+            TENANT_ID: self.tenant_id,
             INSTANCE_LABEL: self.name,
         }
 
@@ -131,7 +132,7 @@ class AgentService(pulumi.ComponentResource):
                 metadata={
                     "name": args.bundle_name(bundle),
                     "namespace": args.namespace,
-                    "labels": {**args.selector(), "app.kubernetes.io/managed-by": "pulumi"},
+                    "labels": {**args.selector(), MANAGED_BY: MANAGER},
                     "annotations": {"greenlang.io/config-bundle-version": bundle.version},
                 },
                 # A new bundle is a new name: pods never see files change under them, and the old bundle stays
@@ -237,11 +238,11 @@ class AgentService(pulumi.ComponentResource):
         a = self._args
         labels = {
             **a.selector(),
-            "version": release.version,
+            VERSION: release.version,
             "lifecycle-state": a.lifecycle_state,
-            "app.kubernetes.io/managed-by": "pulumi",
+            MANAGED_BY: MANAGER,
         }
-        return {**labels, "track": a.track} if track_label else labels
+        return {**labels, TRACK: a.track} if track_label else labels
 
     def _meta(self, name: str, release: pulumi.Input[Release], *, track_label: bool = True) -> pulumi.Input[dict]:
         return lift(

@@ -28,6 +28,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
+from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from gates.inputs import slo_gate_args
 from gates.rollout_state import RolloutState, RolloutStateArgs
 from gates.slo_gate import SloGate, SloGateArgs
@@ -182,7 +183,7 @@ class CanaryRollout(pulumi.ComponentResource):
             else None
         )
 
-        selector = {"app": agent.id, "agent-id": agent.id, "tenant-id": args.tenant_id}
+        selector = {"app": agent.id, AGENT_ID: agent.id, TENANT_ID: args.tenant_id}
         client_depends: list[pulumi.Resource] = [self.stable.workload]
         selector_out: pulumi.Input[dict[str, str]]
         if blue_green:
@@ -290,9 +291,9 @@ class CanaryRollout(pulumi.ComponentResource):
         a = self._args
         return {
             "app": a.agent.id,
-            "agent-id": a.agent.id,
-            "tenant-id": a.tenant_id,
-            "app.kubernetes.io/managed-by": "pulumi",
+            AGENT_ID: a.agent.id,
+            TENANT_ID: a.tenant_id,
+            MANAGED_BY: MANAGER,
         }
 
     def _track(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
+from conventions.labels import MANAGED_BY, MANAGER, POD_SECURITY
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -139,8 +140,8 @@ class DatabaseUsers(pulumi.ComponentResource):
             metadata={
                 "name": config.namespace,
                 "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "app.kubernetes.io/managed-by": "pulumi",
+                    f"{POD_SECURITY}/enforce": "restricted",
+                    MANAGED_BY: MANAGER,
                 },
             },
             opts=child,

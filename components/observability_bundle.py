@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from conventions.labels import AGENT_ID, TENANT_ID
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
@@ -60,7 +61,7 @@ def service_monitor_spec(agent_id: str, namespace: str, interval: str) -> dict[s
     return {
         # Only the per-track Services carry `track`: the client-facing Service would scrape every pod twice.
         "selector": {
-            "matchLabels": {"agent-id": agent_id},
+            "matchLabels": {AGENT_ID: agent_id},
             "matchExpressions": [{"key": "track", "operator": "Exists"}],
         },
         "namespaceSelector": {"matchNames": [namespace]},
@@ -89,7 +90,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
         self.rules = {}
         for tenant in args.tenants:
             child = pulumi.ResourceOptions(parent=self, depends_on=[*tenant.depends_on, *args.crd_installers])
-            labels = {"app": args.agent_id, "agent-id": args.agent_id, "tenant-id": tenant.tenant_id}
+            labels = {"app": args.agent_id, AGENT_ID: args.agent_id, TENANT_ID: tenant.tenant_id}
             monitor = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-servicemonitor",
                 api_version=MONITORING_API,
@@ -124,7 +125,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
             metadata={
                 "name": f"agent-dashboard-{args.agent_id}",
                 "namespace": args.dashboard_namespace,
-                "labels": {DASHBOARD_LABEL: "1", "app": args.agent_id, "agent-id": args.agent_id},
+                "labels": {DASHBOARD_LABEL: "1", "app": args.agent_id, AGENT_ID: args.agent_id},
                 "annotations": {FOLDER_ANNOTATION: args.dashboard_folder},
             },
             data={f"{uid}.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from pydantic import Field, model_validator
 
 from components.base.aws import AwsConfig
+from conventions.labels import TENANT_ID
 from settings.data import Redis
 
 PORT = 6379
@@ -101,7 +102,7 @@ class RedisCache(pulumi.ComponentResource):
                 engine="redis",
                 access_string=tenant_access_string(prefix),
                 authentication_mode={"type": "iam" if r.iam_auth else "no-password-required"},
-                tags={**config.tags, "tenant-id": prefix},
+                tags={**config.tags, TENANT_ID: prefix},
                 opts=child,
             )
             users.append(user)

@@ -17,6 +17,7 @@ import pulumi
 
 from components.base.aws import IRSA_ANNOTATION
 from components.base.kubernetes_object import KubernetesObject
+from conventions.labels import MANAGED_BY, MANAGER
 from settings.release_loop import ReleaseLoop as LoopSettings
 from settings.release_loop import SecretKeyRef
 
@@ -70,7 +71,7 @@ class ReleaseLoop(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseLoopArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:ReleaseLoop", name, None, opts)
         loop = args.loop
-        labels = {"app.kubernetes.io/name": "agent-platform-release", "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {"app.kubernetes.io/name": "agent-platform-release", MANAGED_BY: MANAGER}
         account = KubernetesObject(
             f"{name}-service-account",
             api_version="v1",

@@ -14,6 +14,7 @@ import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
 from components.synthetic_session import PROBE_LABEL, probe_pod_spec, request_env
+from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from settings.agents import Agent
 
 SMOKE_SCRIPT = """set -eu
@@ -45,7 +46,7 @@ class SmokeCheck(pulumi.ComponentResource):
         super().__init__("agent-platform:components:SmokeCheck", name, None, opts)
         agent = args.agent
         request = agent.synthetic_session.request
-        labels = {PROBE_LABEL: agent.id, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {PROBE_LABEL: agent.id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
         env = pulumi.Output.from_input(args.service_host).apply(
             lambda host: {
                 **request_env(request, f"http://{host}{request.path}"),
@@ -57,7 +58,7 @@ class SmokeCheck(pulumi.ComponentResource):
             f"{name}-job",
             api_version="batch/v1",
             kind="Job",
-            metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, "agent-id": agent.id}},
+            metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, AGENT_ID: agent.id}},
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": 300,

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from conventions.ports import HTTP_PORT
 from settings.agents import Agent, SyntheticRequest
 from settings.names import SharedNames
@@ -89,9 +90,9 @@ class SyntheticSession(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         agent = args.agent
         settings = agent.synthetic_session
-        labels = {PROBE_LABEL: agent.id, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {PROBE_LABEL: agent.id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
         # The objects name their agent; their pods do not, so no agent Service or selector picks them up.
-        owned = {**labels, "agent-id": agent.id}
+        owned = {**labels, AGENT_ID: agent.id}
 
         KubernetesObject(
             f"{name}-egress",
@@ -103,7 +104,7 @@ class SyntheticSession(pulumi.ComponentResource):
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [{"podSelector": {"matchLabels": {"agent-id": agent.id}}}],
+                        "to": [{"podSelector": {"matchLabels": {AGENT_ID: agent.id}}}],
                         "ports": [
                             {"protocol": "TCP", "port": HTTP_PORT},
                             {"protocol": "TCP", "port": agent.lifecycle_port},

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from conventions.labels import TENANT_ID
 from gates.release_notify import ALERT_NAME as RELEASE_ALERT
 
 ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
@@ -120,7 +121,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
                 metadata={
                     "name": args.secret_name,
                     "namespace": args.namespace,
-                    "labels": {"tenant-id": args.tenant_id},
+                    "labels": {TENANT_ID: args.tenant_id},
                 },
                 type="Opaque",
                 stringData={r.secret_key: pulumi.Output.secret(r.value) for r in args.receivers},
@@ -134,7 +135,7 @@ class TenantAlertRouting(pulumi.ComponentResource):
             metadata={
                 "name": "agent-alerts",
                 "namespace": args.namespace,
-                "labels": {"tenant-id": args.tenant_id, **args.labels},
+                "labels": {TENANT_ID: args.tenant_id, **args.labels},
             },
             spec=routing_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),

@@ -23,6 +23,7 @@ from components.base.network_policy import (
     public_https_egress,
     tcp,
 )
+from conventions.labels import DATA_RESIDENCY, ENVIRONMENT, MANAGED_BY, MANAGER, POD_SECURITY, SLA_TIER, TENANT_ID
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.feature_flags import TenantFlags
 from settings.tenancy import CpuMemory, Tenant, Tier
@@ -176,22 +177,22 @@ class TenantNamespace(pulumi.ComponentResource):
         a = self._args
         version = f"v{a.pod_security_version}"
         labels = {
-            "tenant-id": a.tenant.id,
-            "environment": a.environment,
-            "sla-tier": a.tenant.tier,
-            "data-residency": a.tenant.data_residency,
-            "app.kubernetes.io/managed-by": "pulumi",
+            TENANT_ID: a.tenant.id,
+            ENVIRONMENT: a.environment,
+            SLA_TIER: a.tenant.tier,
+            DATA_RESIDENCY: a.tenant.data_residency,
+            MANAGED_BY: MANAGER,
         }
         for mode in ("enforce", "audit", "warn"):
-            labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
-            labels[f"pod-security.kubernetes.io/{mode}-version"] = version
+            labels[f"{POD_SECURITY}/{mode}"] = "restricted"
+            labels[f"{POD_SECURITY}/{mode}-version"] = version
         return labels
 
     def _meta(self, name: str) -> dict[str, object]:
         return {
             "name": name,
             "namespace": self._args.namespace,
-            "labels": {"tenant-id": self._args.tenant.id, "app.kubernetes.io/managed-by": "pulumi"},
+            "labels": {TENANT_ID: self._args.tenant.id, MANAGED_BY: MANAGER},
         }
 
     def network_policies(self) -> dict[str, dict[str, object]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from conventions.labels import TENANT_ID
 from policy.resources import environment_of, get, is_unknown, items, kubernetes_kind, metadata, tags_of
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -49,8 +50,8 @@ DATA_PORTS = {
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 ALL_PROTOCOLS = frozenset({"-1", "all"})
 REQUIRED_TAGS = ("environment", "managed-by")
-TENANT_TAG = "tenant-id"
-TENANT_LABEL = "tenant-id"
+TENANT_TAG = TENANT_ID
+TENANT_LABEL = TENANT_ID
 
 
 def _is_true(value: Any) -> bool:

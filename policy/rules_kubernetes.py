@@ -12,6 +12,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from conventions.labels import AGENT_ID, TENANT_ID
 from policy import pod_security
 from policy.resources import (
     container_ref,
@@ -28,8 +29,8 @@ from policy.resources import (
     pod_template,
 )
 
-AGENT_LABEL = "agent-id"
-TENANT_LABEL = "tenant-id"
+AGENT_LABEL = AGENT_ID
+TENANT_LABEL = TENANT_ID
 RESOURCE_KEYS = ("cpu", "memory")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
+from conventions.labels import AGENT_ID, TENANT_ID, TRACK
 from planning.rollout import max_exposed
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
@@ -20,9 +21,9 @@ from settings import StackSettings
 from settings.agents import Agent
 
 PROMETHEUS_RULE = "PrometheusRule"
-AGENT_LABEL = "agent-id"
-TENANT_LABEL = "tenant-id"
-TRACK_LABEL = "track"
+AGENT_LABEL = AGENT_ID
+TENANT_LABEL = TENANT_ID
+TRACK_LABEL = TRACK
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, G
 from components.release_loop import ReleaseLoop, ReleaseLoopArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from conventions.labels import AGENT_ID
 from conventions.tags import tags
 from planning.feature_flags import TenantFlags, resolve_flags
 from settings import StackSettings
@@ -70,7 +71,7 @@ def build_tenancy(
                     service_account=agent.id,
                     oidc_provider_arn=cluster.oidc_provider_arn,
                     oidc_issuer=cluster.oidc_issuer,
-                    tags=tags(s.environment, tenant.id, **{"agent-id": agent.id}),
+                    tags=tags(s.environment, tenant.id, **{AGENT_ID: agent.id}),
                 ),
                 opts=aws_opts,
             )

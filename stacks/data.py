@@ -25,6 +25,7 @@ from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfi
 from components.tenant_data_access import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
 from components.velero_backups import API_VERSION as VELERO_API_VERSION
 from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation
+from conventions.labels import TENANT_ID
 from conventions.tags import tags
 from settings import StackSettings
 from settings.base import is_eu_region
@@ -219,7 +220,7 @@ def build_data(platform: Foundation) -> dict[str, Any]:
         site_dbs = {site.prefix: (shared, shared_tenants)}
         for tenant in dedicated_tenants:
             identifier = rds_identifier(env, tenant.id)
-            site_dbs[identifier] = (pg(identifier, {**site_tags, "tenant-id": tenant.id}), [tenant])
+            site_dbs[identifier] = (pg(identifier, {**site_tags, TENANT_ID: tenant.id}), [tenant])
         for identifier, (database, owners) in site_dbs.items():
             for tenant in owners:
                 databases[tenant.id] = database

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import pulumi
 from pulumi.runtime import mocks as sdk_mocks
 
+from conventions.labels import TENANT_ID
 from settings import StackSettings
 from settings.errors import Problem
 
@@ -56,7 +57,7 @@ WHAT = {
 }
 AWS_PROVIDER = "pulumi:providers:aws"
 STACK_TYPE = "pulumi:pulumi:Stack"
-TENANT_LABEL = "tenant-id"
+TENANT_LABEL = TENANT_ID
 PREVIOUS_STATE_ENV = "AGENT_PLATFORM_PREVIOUS_STATE"
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from conventions.labels import TENANT_ID
 from gates.ga_gate import GA_GATE_TYPE
 from policy.offline import check as policy_check
 from policy.offline import format as policy_format
@@ -62,7 +63,7 @@ def manifest_path(obj: dict[str, Any]) -> Path:
 def tenant_of(reg: Registration) -> str:
     inputs = reg.inputs
     labels = (inputs.get("metadata") or {}).get("labels") or {}
-    return labels.get("tenant-id") or (inputs.get("tags") or {}).get("tenant-id") or SHARED
+    return labels.get(TENANT_ID) or (inputs.get("tags") or {}).get(TENANT_ID) or SHARED
 
 
 # libyaml's emitter is several times faster and writes the same YAML.
