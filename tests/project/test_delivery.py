@@ -95,6 +95,19 @@ def test_every_pulumi_cli_install_is_the_version_of_the_pinned_sdk() -> None:
         assert str((step.get("with") or {}).get("pulumi-version")) == sdk, where
 
 
+def test_no_job_with_a_write_token_leaves_it_in_the_checkout() -> None:
+    """actions/checkout's `persist-credentials` defaults to true: the job token is written into .git/config
+    (http.<server>.extraheader, its action.yml and src/git-auth-helper.ts), readable by every later step,
+    including the packages setup installs."""
+    for path in WORKFLOWS:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if "write" not in (job.get("permissions") or {}).values():
+                continue
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert (step.get("with") or {}).get("persist-credentials") is False, f"{path.name}:{name}"
+
+
 def runs_up(job: dict) -> bool:
     for step in job.get("steps", []):
         if "pulumi/actions" in step.get("uses", "") and (step.get("with") or {}).get("command") == "up":
