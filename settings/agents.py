@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from conventions.ports import PUSHGATEWAY_PORT
 from settings.base import DnsLabel, Settings
 from settings.formats import (
     Cron,
@@ -189,8 +190,8 @@ class SyntheticSession(Settings):
     enabled: bool | None = Field(None, description="Default: on in staging and prod.")
     schedule: Cron = "0 * * * *"
     request: SyntheticRequest = SyntheticRequest()
-    pushgateway_url: HttpUrl = "http://prometheus-pushgateway.monitoring.svc:9091"
-    pushgateway_port: int = Field(9091, ge=1, le=65535)
+    pushgateway_url: HttpUrl = f"http://prometheus-pushgateway.monitoring.svc:{PUSHGATEWAY_PORT}"
+    pushgateway_port: int = Field(PUSHGATEWAY_PORT, ge=1, le=65535)
     image: ImageReference = "curlimages/curl:8.11.1"
 
 
