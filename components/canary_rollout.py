@@ -71,7 +71,6 @@ class CanaryRolloutArgs:
     nodes: AgentNodes
     ingress_class: str
     rate_limits: RateLimits
-    monitoring_namespace: str
     synthetic_session: bool
     gates: GateWiring
     crd_installers: Sequence[pulumi.Resource] = ()
@@ -250,7 +249,6 @@ class CanaryRollout(pulumi.ComponentResource):
                 namespace=args.namespace,
                 service_url=self.url,
                 names=args.names,
-                monitoring_namespace=args.monitoring_namespace,
                 schedule_session=args.synthetic_session,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[client]),

@@ -1,7 +1,8 @@
 """SyntheticSession: the hourly "continuous canary session" of one agent in one tenant namespace.
 
 A CronJob sends the agent a fixed request through its client Service and pushes the outcome to the
-Pushgateway as the shared synthetic-session gauge, which the alerts and the staging checks read. It also
+tenant's own Pushgateway (`TenantPushgateway`) as the synthetic-session gauge, which the alerts and the
+staging checks read. It also
 owns the egress NetworkPolicy its pods (and the blue-green smoke check's) need under the tenant's
 default deny. Probe pods never carry the agent's `app`/`agent-id` labels, so no Service selects them.
 """
@@ -14,6 +15,9 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
+from components.tenant_pushgateway import LABELS as PUSHGATEWAY_LABELS
+from components.tenant_pushgateway import PORT as PUSHGATEWAY_PORT
+from components.tenant_pushgateway import pushgateway_url
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from conventions.ports import HTTP_PORT
 from settings.agents import Agent, SyntheticRequest
@@ -78,7 +82,6 @@ class SyntheticSessionArgs:
     service_url: pulumi.Input[str]
     """The agent's client Service, e.g. http://support-bot.acme-prod.svc.cluster.local."""
     names: SharedNames
-    monitoring_namespace: str
     schedule_session: bool
 
 
@@ -111,14 +114,8 @@ class SyntheticSession(pulumi.ComponentResource):
                         ],
                     },
                     {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}
-                                }
-                            }
-                        ],
-                        "ports": [{"protocol": "TCP", "port": settings.pushgateway_port}],
+                        "to": [{"podSelector": {"matchLabels": PUSHGATEWAY_LABELS}}],
+                        "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}],
                     },
                 ],
             },
@@ -131,7 +128,7 @@ class SyntheticSession(pulumi.ComponentResource):
             env = target.apply(
                 lambda url: {
                     **request_env(settings.request, url),
-                    "PUSHGATEWAY": settings.pushgateway_url.rstrip("/"),
+                    "PUSHGATEWAY": pushgateway_url(args.namespace),
                     "METRIC": args.names.synthetic_session_metric,
                     "AGENT_LABEL": args.names.metric_labels.agent_id,
                     "AGENT_ID": agent.id,

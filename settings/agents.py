@@ -9,14 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from conventions.ports import PUSHGATEWAY_PORT
 from settings.base import DnsLabel, Settings
 from settings.formats import (
     Cron,
     Digest,
     EnvName,
     Hostname,
-    HttpUrl,
     ImageReference,
     ImageRepository,
     ImageTag,
@@ -190,8 +188,6 @@ class SyntheticSession(Settings):
     enabled: bool | None = Field(None, description="Default: on in staging and prod.")
     schedule: Cron = "0 * * * *"
     request: SyntheticRequest = SyntheticRequest()
-    pushgateway_url: HttpUrl = f"http://prometheus-pushgateway.monitoring.svc:{PUSHGATEWAY_PORT}"
-    pushgateway_port: int = Field(PUSHGATEWAY_PORT, ge=1, le=65535)
     image: ImageReference = "curlimages/curl:8.11.1"
 
 

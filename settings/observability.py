@@ -7,7 +7,7 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from settings.base import SecretField, Settings
-from settings.formats import Duration, HttpsUrl, ObjectName
+from settings.formats import Duration, HttpsUrl, ImageReference, ObjectName
 
 TicketPriority = Literal["P2", "P3"]
 TICKET_PRIORITIES: tuple[TicketPriority, ...] = get_args(TicketPriority)
@@ -66,6 +66,9 @@ class Observability(Settings):
     )
     scrape_interval: Duration = "15s"
     rule_interval: Duration = "30s"
+    pushgateway_image: ImageReference = Field(
+        "prom/pushgateway:v1.11.1", description="The per-tenant Pushgateway the synthetic sessions push to."
+    )
     ticket_receivers: dict[TicketPriority, str] = Field(
         default_factory=lambda: dict.fromkeys(TICKET_PRIORITIES, "tickets"),
         description="Receivers of ticket alerts; P1 pages the agent's `oncall_receiver`.",

@@ -10,16 +10,19 @@ from alerting.dashboards import agent_dashboard
 from alerting.ops_rules import OpsContext, ops_groups
 from alerting.slo_rules import Group, Workload, slo_groups
 from components.observability_bundle import MONITORING_API, ObservabilityBundle, ObservabilityBundleArgs, TenantRules
+from components.synthetic_session import PROBE_LABEL
 from components.tenant_alert_routing import (
     ALERTMANAGER_CONFIG_API,
     ReceiverRef,
     TenantAlertRouting,
     TenantAlertRoutingArgs,
 )
+from components.tenant_pushgateway import TenantPushgateway, TenantPushgatewayArgs
 from conventions import metrics as catalog
 from settings import StackSettings
 from settings.agents import Agent
 from stacks.foundation import Foundation
+from stacks.workloads import synthetic_session_on
 
 
 def workload(s: StackSettings, agent: Agent, tenant_id: str) -> Workload:
@@ -141,4 +144,22 @@ def build_observability(platform: Foundation) -> dict[str, Any]:
             ),
             opts=pulumi.ResourceOptions(provider=platform.k8s_provider, depends_on=[platform.tenants[tenant.id]]),
         )
+        # Every tenant where sessions run, like the routing: an agent added later pushes from its first session.
+        if any(synthetic_session_on(s, a) for a in s.agents):
+            TenantPushgateway(
+                f"{tenant.id}-pushgateway",
+                TenantPushgatewayArgs(
+                    tenant_id=tenant.id,
+                    namespace=s.namespace(tenant.id),
+                    image=obs.pushgateway_image,
+                    pushers={"matchExpressions": [{"key": PROBE_LABEL, "operator": "Exists"}]},
+                    tenant_label=s.names.metric_labels.tenant_id,
+                    monitoring_namespace=s.cluster.monitoring_namespace,
+                    service_monitor_labels=obs.prometheus_selector,
+                    scrape_interval=obs.scrape_interval,
+                    depends_on=[platform.tenants[tenant.id]],
+                    crd_installers=platform.crd_installers(MONITORING_API),
+                ),
+                opts=opts,
+            )
     return {"observability": {"agents": agents}}

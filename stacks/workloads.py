@@ -75,7 +75,6 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     nodes=s.cluster.agent_nodes,
                     ingress_class=s.cluster.ingress_class,
                     rate_limits=s.tier(s.tenant(tenant_id).tier).rate_limits,
-                    monitoring_namespace=s.cluster.monitoring_namespace,
                     synthetic_session=synthetic_session_on(s, agent),
                     gates=gates,
                     crd_installers=vpa_installers,

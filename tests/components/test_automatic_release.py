@@ -93,7 +93,6 @@ def run(
         nodes=AgentNodes(),
         ingress_class="nginx",
         rate_limits=RateLimits(rps=50, connections=20),
-        monitoring_namespace="monitoring",
         synthetic_session=True,
         gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
         control=control,

@@ -91,7 +91,6 @@ def run(
         nodes=AgentNodes(),
         ingress_class="nginx",
         rate_limits=RateLimits(rps=50, connections=20),
-        monitoring_namespace="monitoring",
         synthetic_session=True,
         gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
     )
@@ -252,7 +251,6 @@ def test_without_an_ingress_or_hpa_the_canary_weight_is_a_replica_ratio() -> Non
         AgentNodes(),
         "nginx",
         RateLimits(rps=50, connections=20),
-        "monitoring",
         False,
         GateWiring(SloGateCriteria(), PrometheusConnection(), ("error",), SharedNames()),
     )

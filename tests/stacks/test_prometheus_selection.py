@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.tenant_pushgateway import NAME as TENANT_PUSHGATEWAY
 from conventions import metrics as catalog
 from tests.alerting.promql import series_names
 from tests.conftest import STACKS
@@ -46,7 +47,9 @@ def _selection(r: Rendered) -> tuple[PrometheusSelection, list[Monitor]]:
     monitors += pushgateway_monitors(push["name"], push["values"])
     for m in r.kinds("ServiceMonitor"):
         meta = m["metadata"]
-        monitors.append(Monitor(meta["name"], meta["namespace"], meta.get("labels", {}), "runtime"))
+        # Each tenant's own Pushgateway (TenantPushgateway) is where its synthetic sessions push.
+        source = "pushgateway" if meta["name"] == TENANT_PUSHGATEWAY else "runtime"
+        monitors.append(Monitor(meta["name"], meta["namespace"], meta.get("labels", {}), source))
     return selection, monitors
 
 

@@ -17,10 +17,20 @@ import pytest
 
 from components.agent_service import HTTP_PORT
 from components.agent_service import INSTANCE_LABEL as INSTANCE
+from components.synthetic_session import PROBE_LABEL
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests, load_resources
-from tests.stacks import iam_oracle, ingress_oracle, netpol_oracle, rbac_oracle, redis_acl_oracle, service_oracle
+from tests.stacks import (
+    iam_oracle,
+    ingress_oracle,
+    netpol_oracle,
+    rbac_oracle,
+    redis_acl_oracle,
+    scrape_oracle,
+    service_oracle,
+)
 from tests.stacks.conftest import stack_settings
+from tests.stacks.prometheus_selection import PUSHGATEWAY_CHART, pushgateway_monitors
 from tests.stacks.redis_acl_oracle import CATEGORIES
 
 Rendered = Callable[[str], Path]
@@ -362,3 +372,56 @@ def test_the_database_bootstrap_namespace_reaches_its_databases_and_never_the_me
             address = str(next(ipaddress.ip_network(cidr).hosts()))
             assert cluster.allowed(job, address, 5432), f"{job.name} -> {address}:5432"
             assert not cluster.allowed(job, address, 6379)
+
+
+def test_the_scrape_model_renames_a_pushed_label_that_clashes_with_a_target_label() -> None:
+    endpoint = {"port": "http", "relabelings": [{"targetLabel": "tenant_id", "replacement": "acme"}]}
+    target = scrape_oracle.target_labels("acme-prod", "pushgateway", endpoint)
+    forged = {"tenant_id": "globex", "agent_id": "bot", "job": "synthetic-session"}
+    assert scrape_oracle.stored(forged, target, honor_labels=True)["tenant_id"] == "globex"
+    kept = scrape_oracle.stored(forged, target, honor_labels=False)
+    assert (kept["tenant_id"], kept["exported_tenant_id"], kept["agent_id"]) == ("acme", "globex", "bot")
+
+
+def _pushgateways(rendered: Rendered, stack: str) -> list[tuple[netpol_oracle.Pod, dict[str, Any], bool]]:
+    """(pod, target labels, honor_labels) of every Pushgateway: the tenants' and the shared add-on's."""
+    manifests = list(load_manifests(rendered(stack)).values())
+    found = []
+    for monitor in (m for m in manifests if m["kind"] == "ServiceMonitor" and m["metadata"]["name"] == "pushgateway"):
+        namespace, endpoint = monitor["metadata"]["namespace"], monitor["spec"]["endpoints"][0]
+        pod = netpol_oracle.Pod(namespace, "pushgateway", dict(monitor["spec"]["selector"]["matchLabels"]))
+        found.append(
+            (pod, scrape_oracle.target_labels(namespace, "pushgateway", endpoint), endpoint.get("honorLabels", False))
+        )
+    # The add-on (installed by the stack or beforehand): honor_labels as its values say, else as the
+    # Pushgateway's README requires (true).
+    settings = stack_settings(stack)
+    honor = True
+    for release in load_resources(rendered(stack)):
+        if release["type"] == "kubernetes:helm.sh/v3:Release" and release["inputs"]["chart"] == PUSHGATEWAY_CHART:
+            monitors = pushgateway_monitors(release["inputs"]["name"], release["inputs"].get("values") or {})
+            honor = all(m.honor_labels for m in monitors) if monitors else True
+    shared_ns = settings.cluster.monitoring_namespace
+    shared = netpol_oracle.Pod(shared_ns, "shared", {"app.kubernetes.io/name": PUSHGATEWAY_CHART})
+    found.append((shared, scrape_oracle.target_labels(shared_ns, PUSHGATEWAY_CHART, {"port": "http"}), honor))
+    return found
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_tenants_pushes_are_stored_as_that_tenants_series_only(rendered: Rendered, stack: str) -> None:
+    """A probe pod pushes a forged tenant label to every Pushgateway it can reach; Prometheus must store each
+    such series under the pusher's own tenant."""
+    settings = stack_settings(stack)
+    cluster = netpol_oracle.Cluster(load_manifests(rendered(stack)).values())
+    tenant_label = settings.names.metric_labels.tenant_id
+    pushgateways = _pushgateways(rendered, stack)
+    probes = [p for p in cluster.pods if PROBE_LABEL in p.labels and p.name.startswith("CronJob/")]
+    assert probes
+    for probe in probes:
+        tenant = probe.labels["tenant-id"]
+        reachable = [(pod, target, honor) for pod, target, honor in pushgateways if cluster.allowed(probe, pod, 9091)]
+        assert reachable, f"{probe.namespace}/{probe.name} reaches no Pushgateway"
+        for pod, target, honor in reachable:
+            forged = {tenant_label: "another-tenant", "agent_id": probe.labels[PROBE_LABEL]}
+            kept = scrape_oracle.stored(forged, target, honor)
+            assert kept[tenant_label] == tenant, f"{probe.namespace}/{probe.name} -> {pod.namespace}: {kept}"

@@ -88,8 +88,8 @@ def test_selectors_never_name_version_track_or_lifecycle_state(rendered: Rendere
 def test_agent_pods_have_lifecycle_probes_and_a_grace_period_beyond_shutdown(rendered: Rendered, stack: str) -> None:
     settings = {a.id: a for a in stack_settings(stack).agents}
     for path, m in manifests_of(rendered, stack).items():
-        if m["kind"] not in WORKLOAD_KINDS:
-            continue
+        if m["kind"] not in WORKLOAD_KINDS or "agent-id" not in m["metadata"].get("labels", {}):
+            continue  # the tenants' Pushgateways are no agents
         agent = settings[m["metadata"]["labels"]["agent-id"]]
         pod = m["spec"]["template"]["spec"]
         (container,) = pod["containers"]
