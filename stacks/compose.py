@@ -187,7 +187,7 @@ def build_stack(stack: str, settings: StackSettings) -> dict[str, Any]:
     addons = build_addons(settings, cluster, k8s_provider)
     tenancy = build_tenancy(settings, cluster, k8s_provider, aws_provider)
     platform = Foundation(stack, settings, cluster, k8s_provider, aws_provider, addons, tenancy)
-    data = build_data(platform)
+    data = build_data(platform).outputs()
     build_gitops(platform)
     build_release_loop(platform)
     workloads = build_workloads(platform)

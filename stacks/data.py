@@ -151,299 +151,431 @@ def _bucket(site: Site, purpose: str) -> str:
     return f"{site.prefix.removesuffix('-eu')}-{purpose}-{site.region}"
 
 
-def build_data(platform: Foundation) -> dict[str, Any]:
-    s = platform.settings
-    env = s.environment
-    providers = Providers(platform)
-    account = account_of(platform.cluster)
-    sites = plan_sites(platform, providers)
-    protect = s.data.protect
-    velero_role = velero_role_name(env)
-    site_of: dict[str, Site] = {}
-    databases: dict[str, PostgresDatabase] = {}
-    targets: list[BootstrapTarget] = []
-    redis_of: dict[str, RedisCache] = {}
-    bucket_of: dict[str, ReplicatedBucket] = {}
-    keys: dict[str, tuple[KmsKey, KmsKey]] = {}
+@dataclass(frozen=True)
+class SiteKeys:
+    """A site's KMS keys: `key` in its region for everything stored there, `dr_key` in its DR region for
+    the copies."""
 
-    for site in sites:
-        site_tags = tags(env, **{BACKUP_TAG: site.prefix, "data-site": site.key})
-        opts = pulumi.ResourceOptions(provider=site.provider)
-        dr_opts = pulumi.ResourceOptions(provider=site.dr_provider)
-        replicators = [replication_role_name(_bucket(site, p)) for p in ("agent-data", "velero")]
-        key_users = [*replicators, velero_role] + ([s.data.ebs_csi_role_name] if site.key == PRIMARY else [])
-        alias = s.names.kms_alias_for(env, site.region)
-        key = KmsKey(
-            f"{site.prefix}-kms",
-            KmsKeyConfig(
-                region=site.region,
-                tags=site_tags,
-                alias=alias,
-                account_id=account,
-                services=SITE_SERVICES,
-                role_arns=[role_arn(account, name) for name in key_users],
-                protect=protect,
-            ),
-            opts=opts,
-        )
-        dr_key = KmsKey(
-            f"{site.prefix}-dr-kms",
-            KmsKeyConfig(
-                region=site.dr_region,
-                tags=site_tags,
-                alias=s.names.kms_alias_for(env, site.dr_region),
-                account_id=account,
-                services=DR_SERVICES,
-                role_arns=[role_arn(account, name) for name in replicators],
-                protect=protect,
-            ),
-            opts=dr_opts,
-        )
-        keys[site.key] = (key, dr_key)
-        network = DataNetwork(
-            f"{site.prefix}-data",
-            DataNetworkConfig(
-                region=site.region,
-                tags=site_tags,
-                vpc_id=site.vpc_id,
-                subnet_ids=site.subnet_ids,
-                client_security_group_id=site.client_security_group_id,
-                client_cidrs=site.client_cidrs,
-            ),
-            opts=opts,
-        )
+    key: KmsKey
+    dr_key: KmsKey
 
-        shared_tenants = [t for t in site.tenants if not s.tier(t.tier).dedicated_data]
-        dedicated_tenants = [t for t in site.tenants if s.tier(t.tier).dedicated_data]
-        pg = _PostgresFactory(s.data.postgres, site, key, dr_key, network, protect)
-        shared = pg(site.prefix, site_tags)
-        site_dbs = {site.prefix: (shared, shared_tenants)}
-        for tenant in dedicated_tenants:
-            identifier = rds_identifier(env, tenant.id)
-            site_dbs[identifier] = (pg(identifier, {**site_tags, TENANT_ID: tenant.id}), [tenant])
-        for identifier, (database, owners) in site_dbs.items():
-            for tenant in owners:
-                databases[tenant.id] = database
-            if owners:
-                targets.append(
-                    BootstrapTarget(
-                        name=identifier.removeprefix("agent-platform-"),
-                        region=site.region,
-                        host=database.address,
-                        port=5432,
-                        master_secret_arn=database.master_secret_arn,
-                        kms_key_arn=key.key_arn,
-                        grants=[Grant(database=db_name(t.id), user=db_name(t.id)) for t in owners],
-                        depends_on=[database],
-                    )
-                )
-        redis_config = RedisConfig(
-            region=site.region,
-            tags=site_tags,
-            replication_group_id=f"agents-{env}{'-eu' if site.key == EU else ''}",
-            settings=s.data.redis,
-            kms_key_arn=key.key_arn,
-            subnet_group_name=network.cache_subnet_group_name,
-            security_group_id=network.security_group_ids["redis"],
-            users={f"{t.id}-{env}": t.id for t in site.tenants},
-            protect=protect,
-        )
-        redis = RedisCache(f"{site.prefix}-redis", redis_config, opts=opts)
-        backup = AwsBackupPlan(
-            f"{site.prefix}-backup",
-            AwsBackupConfig(
-                region=site.region,
-                tags=site_tags,
-                plan_name=site.prefix,
-                settings=s.backups.aws_backup,
-                kms_key_arn=key.key_arn,
-                dr_provider=site.dr_provider,
-                dr_kms_key_arn=dr_key.key_arn,
-                protect=protect,
-            ),
-            opts=opts,
-        )
-        bucket = ReplicatedBucket(
-            f"{site.prefix}-agent-data",
-            ReplicatedBucketConfig(
-                region=site.region,
-                tags=site_tags,
-                bucket=_bucket(site, "agent-data"),
-                replica_region=site.dr_region,
-                kms_key_arn=key.key_arn,
-                replica_provider=site.dr_provider,
-                replica_kms_key_arn=dr_key.key_arn,
-                noncurrent_version_days=None,
-                protect=protect,
-            ),
-            opts=opts,
-        )
-        alarms = DataAlarms(
-            f"{site.prefix}-alarms",
-            DataAlarmsConfig(
-                region=site.region,
-                tags=site_tags,
-                topic_name=f"{site.prefix}-data-alarms",
-                settings=s.data.alarms,
-                databases=list(site_dbs),
-                redis_nodes=redis_config.node_ids(),
-            ),
-            opts=opts,
-        )
-        for tenant in site.tenants:
-            site_of[tenant.id] = site
-            redis_of[tenant.id] = redis
-            bucket_of[tenant.id] = bucket
-        site.outputs = {
-            "region": site.region,
-            "dr_region": site.dr_region,
-            "kms_key_arn": key.key_arn,
-            "dr_kms_key_arn": dr_key.key_arn,
-            "postgres": _postgres_outputs(shared),
+
+@dataclass(frozen=True)
+class SiteDatabases:
+    """A site's PostgreSQL instances: the shared one, and one per tenant whose tier has dedicated data."""
+
+    shared: PostgresDatabase
+    owners: dict[str, tuple[PostgresDatabase, list[Tenant]]]
+    """RDS identifier -> the instance and the tenants whose databases it holds."""
+    dedicated_tenants: list[Tenant]
+    targets: list[BootstrapTarget]
+    """What the database-user Job creates: one target per instance that holds any tenant's database."""
+
+    def of(self, tenant_id: str) -> PostgresDatabase:
+        return next(db for db, tenants in self.owners.values() if any(t.id == tenant_id for t in tenants))
+
+
+@dataclass(frozen=True)
+class SiteCache:
+    cache: RedisCache
+    node_ids: list[str]
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """Everything one data site created, and what the cluster-wide and tenant steps read of it."""
+
+    site: Site
+    keys: SiteKeys
+    databases: SiteDatabases
+    cache: SiteCache
+    backup: AwsBackupPlan
+    bucket: ReplicatedBucket
+    alarms: DataAlarms
+
+    def outputs(self) -> dict[str, Any]:
+        redis = self.cache.cache
+        backup = self.backup
+        return {
+            "region": self.site.region,
+            "dr_region": self.site.dr_region,
+            "kms_key_arn": self.keys.key.key_arn,
+            "dr_kms_key_arn": self.keys.dr_key.key_arn,
+            "postgres": _postgres_outputs(self.databases.shared),
             "redis": {"endpoint": redis.endpoint, "reader_endpoint": redis.reader_endpoint, "port": redis.port},
-            "agent_data_bucket": bucket.bucket_name,
-            "agent_data_replica_bucket": bucket.replica_bucket_name,
+            "agent_data_bucket": self.bucket.bucket_name,
+            "agent_data_replica_bucket": self.bucket.replica_bucket_name,
             "backup": {
                 "vault_name": backup.vault_name,
                 "vault_arn": backup.vault_arn,
                 "plan_id": backup.plan_id,
                 "dr_vault_arn": backup.dr_vault_arn,
             },
-            "alarm_topic_arn": alarms.topic_arn,
-            "dedicated_postgres": {t.id: _postgres_outputs(databases[t.id]) for t in dedicated_tenants},
+            "alarm_topic_arn": self.alarms.topic_arn,
+            "dedicated_postgres": {
+                t.id: _postgres_outputs(self.databases.of(t.id)) for t in self.databases.dedicated_tenants
+            },
         }
 
-    k8s_and_primary = pulumi.ResourceOptions(providers=[platform.aws_provider, platform.k8s_provider])
-    cluster_tags = tags(env, **{"data-site": PRIMARY})
-    storage_class = EncryptedStorageClass(
+
+@dataclass(frozen=True)
+class TenantData:
+    site: SiteData
+    access: TenantDataAccess
+
+
+@dataclass(frozen=True)
+class DataResult:
+    """What the data part created: per site, the cluster-wide backup and bootstrap services, and each
+    tenant's data access."""
+
+    sites: list[SiteData]
+    storage_class: EncryptedStorageClass
+    velero: VeleroBackups
+    database_users: DatabaseUsers
+    tenants: dict[str, TenantData]
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "data": {
+                "sites": {data.site.key: data.outputs() for data in self.sites},
+                "tenants": {
+                    tenant_id: {
+                        "data_site": tenant.site.site.key,
+                        "region": tenant.site.site.region,
+                        "database_url": tenant.access.database_url,
+                        "redis_url": tenant.access.redis_url,
+                        "llm_secret_arns": tenant.access.llm_secret_arns,
+                    }
+                    for tenant_id, tenant in self.tenants.items()
+                },
+                "storage_class": self.storage_class.name,
+                "velero": {
+                    "role_arn": self.velero.role_arn,
+                    "bucket_names": self.velero.bucket_names,
+                    "schedules": self.velero.schedule_names,
+                },
+                "database_users": {"role_arn": self.database_users.role_arn, "jobs": self.database_users.job_names},
+            }
+        }
+
+
+def build_data(platform: Foundation) -> DataResult:
+    """Per site the encryption keys, network, databases, cache, backups, bucket and alarms; then the
+    cluster-wide StorageClass, Velero and database-user Job; then each tenant's data access."""
+    s = platform.settings
+    account = account_of(platform.cluster)
+    sites = [build_site(s, site, account) for site in plan_sites(platform, Providers(platform))]
+    storage_class = build_storage_class(s, platform, sites[0])
+    velero = build_velero(s, platform, sites)
+    users = build_database_users(s, platform, sites)
+    site_of = {t.id: data for data in sites for t in data.site.tenants}
+    tenants = {
+        t.id: TenantData(site_of[t.id], build_tenant_access(s, platform, t, site_of[t.id], account)) for t in s.tenants
+    }
+    return DataResult(sites, storage_class, velero, users, tenants)
+
+
+def build_site(s: StackSettings, site: Site, account: pulumi.Input[str]) -> SiteData:
+    site_tags = tags(s.environment, **{BACKUP_TAG: site.prefix, "data-site": site.key})
+    keys = build_keys(s, site, account, site_tags)
+    network = build_network(site, site_tags)
+    databases = build_databases(s, site, keys, network, site_tags)
+    cache = build_cache(s, site, keys, network, site_tags)
+    backup = build_backup(s, site, keys, site_tags)
+    bucket = build_bucket(s, site, keys, site_tags)
+    alarms = build_alarms(s, site, databases, cache, site_tags)
+    return SiteData(site, keys, databases, cache, backup, bucket, alarms)
+
+
+def build_keys(s: StackSettings, site: Site, account: pulumi.Input[str], site_tags: dict[str, str]) -> SiteKeys:
+    """The roles that replicate the site's buckets use both keys; Velero and (in the cluster's region) the
+    EBS CSI driver use the site's own."""
+    env = s.environment
+    replicators = [replication_role_name(_bucket(site, p)) for p in ("agent-data", "velero")]
+    key_users = [*replicators, velero_role_name(env)] + ([s.data.ebs_csi_role_name] if site.key == PRIMARY else [])
+    key = KmsKey(
+        f"{site.prefix}-kms",
+        KmsKeyConfig(
+            region=site.region,
+            tags=site_tags,
+            alias=s.names.kms_alias_for(env, site.region),
+            account_id=account,
+            services=SITE_SERVICES,
+            role_arns=[role_arn(account, name) for name in key_users],
+            protect=s.data.protect,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.provider),
+    )
+    dr_key = KmsKey(
+        f"{site.prefix}-dr-kms",
+        KmsKeyConfig(
+            region=site.dr_region,
+            tags=site_tags,
+            alias=s.names.kms_alias_for(env, site.dr_region),
+            account_id=account,
+            services=DR_SERVICES,
+            role_arns=[role_arn(account, name) for name in replicators],
+            protect=s.data.protect,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.dr_provider),
+    )
+    return SiteKeys(key, dr_key)
+
+
+def build_network(site: Site, site_tags: dict[str, str]) -> DataNetwork:
+    return DataNetwork(
+        f"{site.prefix}-data",
+        DataNetworkConfig(
+            region=site.region,
+            tags=site_tags,
+            vpc_id=site.vpc_id,
+            subnet_ids=site.subnet_ids,
+            client_security_group_id=site.client_security_group_id,
+            client_cidrs=site.client_cidrs,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.provider),
+    )
+
+
+def build_databases(
+    s: StackSettings, site: Site, keys: SiteKeys, network: DataNetwork, site_tags: dict[str, str]
+) -> SiteDatabases:
+    shared_tenants = [t for t in site.tenants if not s.tier(t.tier).dedicated_data]
+    dedicated_tenants = [t for t in site.tenants if s.tier(t.tier).dedicated_data]
+    pg = _PostgresFactory(s.data.postgres, site, keys.key, keys.dr_key, network, s.data.protect)
+    shared = pg(site.prefix, site_tags)
+    owners = {site.prefix: (shared, shared_tenants)}
+    for tenant in dedicated_tenants:
+        identifier = rds_identifier(s.environment, tenant.id)
+        owners[identifier] = (pg(identifier, {**site_tags, TENANT_ID: tenant.id}), [tenant])
+    targets = [
+        BootstrapTarget(
+            name=identifier.removeprefix("agent-platform-"),
+            region=site.region,
+            host=database.address,
+            port=5432,
+            master_secret_arn=database.master_secret_arn,
+            kms_key_arn=keys.key.key_arn,
+            grants=[Grant(database=db_name(t.id), user=db_name(t.id)) for t in tenants],
+            depends_on=[database],
+        )
+        for identifier, (database, tenants) in owners.items()
+        if tenants
+    ]
+    return SiteDatabases(shared, owners, dedicated_tenants, targets)
+
+
+def build_cache(
+    s: StackSettings, site: Site, keys: SiteKeys, network: DataNetwork, site_tags: dict[str, str]
+) -> SiteCache:
+    """One replication group per site, with one Redis user per tenant."""
+    env = s.environment
+    config = RedisConfig(
+        region=site.region,
+        tags=site_tags,
+        replication_group_id=f"agents-{env}{'-eu' if site.key == EU else ''}",
+        settings=s.data.redis,
+        kms_key_arn=keys.key.key_arn,
+        subnet_group_name=network.cache_subnet_group_name,
+        security_group_id=network.security_group_ids["redis"],
+        users={redis_user(t.id, env): t.id for t in site.tenants},
+        protect=s.data.protect,
+    )
+    cache = RedisCache(f"{site.prefix}-redis", config, opts=pulumi.ResourceOptions(provider=site.provider))
+    return SiteCache(cache, config.node_ids())
+
+
+def build_backup(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[str, str]) -> AwsBackupPlan:
+    """AWS Backup of the site's tagged resources, with a copy of each recovery point in the DR region."""
+    return AwsBackupPlan(
+        f"{site.prefix}-backup",
+        AwsBackupConfig(
+            region=site.region,
+            tags=site_tags,
+            plan_name=site.prefix,
+            settings=s.backups.aws_backup,
+            kms_key_arn=keys.key.key_arn,
+            dr_provider=site.dr_provider,
+            dr_kms_key_arn=keys.dr_key.key_arn,
+            protect=s.data.protect,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.provider),
+    )
+
+
+def build_bucket(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[str, str]) -> ReplicatedBucket:
+    return ReplicatedBucket(
+        f"{site.prefix}-agent-data",
+        ReplicatedBucketConfig(
+            region=site.region,
+            tags=site_tags,
+            bucket=_bucket(site, "agent-data"),
+            replica_region=site.dr_region,
+            kms_key_arn=keys.key.key_arn,
+            replica_provider=site.dr_provider,
+            replica_kms_key_arn=keys.dr_key.key_arn,
+            noncurrent_version_days=None,
+            protect=s.data.protect,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.provider),
+    )
+
+
+def build_alarms(
+    s: StackSettings, site: Site, databases: SiteDatabases, cache: SiteCache, site_tags: dict[str, str]
+) -> DataAlarms:
+    return DataAlarms(
+        f"{site.prefix}-alarms",
+        DataAlarmsConfig(
+            region=site.region,
+            tags=site_tags,
+            topic_name=f"{site.prefix}-data-alarms",
+            settings=s.data.alarms,
+            databases=list(databases.owners),
+            redis_nodes=cache.node_ids,
+        ),
+        opts=pulumi.ResourceOptions(provider=site.provider),
+    )
+
+
+def build_storage_class(s: StackSettings, platform: Foundation, primary: SiteData) -> EncryptedStorageClass:
+    """The cluster's volumes, encrypted with the primary site's key and backed up by its plan."""
+    return EncryptedStorageClass(
         "storage-class",
         EncryptedStorageClassArgs(
             name=s.names.storage_class,
-            kms_key_arn=keys[PRIMARY][0].key_arn,
-            retain=protect,
-            backup_plan=sites[0].prefix,
+            kms_key_arn=primary.keys.key.key_arn,
+            retain=s.data.protect,
+            backup_plan=primary.site.prefix,
         ),
         opts=pulumi.ResourceOptions(provider=platform.k8s_provider),
     )
-    velero = VeleroBackups(
+
+
+def build_velero(s: StackSettings, platform: Foundation, sites: list[SiteData]) -> VeleroBackups:
+    """One backup location per site that holds tenants, each backing up that site's tenant namespaces."""
+    env = s.environment
+    return VeleroBackups(
         "velero",
         VeleroConfig(
             region=s.primary_region,
-            tags=cluster_tags,
+            tags=tags(env, **{"data-site": PRIMARY}),
             settings=s.backups.velero,
-            role_name=velero_role,
+            role_name=velero_role_name(env),
             crd_installers=platform.crd_installers(VELERO_API_VERSION),
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
             oidc_issuer=platform.cluster.oidc_issuer,
-            protect=protect,
+            protect=s.data.protect,
             locations=[
                 VeleroLocation(
-                    name=site.prefix.removeprefix("agent-platform-"),
-                    region=site.region,
-                    replica_region=site.dr_region,
-                    bucket=_bucket(site, "velero"),
-                    provider=site.provider,
-                    replica_provider=site.dr_provider,
-                    kms_key_arn=keys[site.key][0].key_arn,
-                    replica_kms_key_arn=keys[site.key][1].key_arn,
-                    namespaces=[t.namespace(env) for t in site.tenants],
-                    tags=tags(env, **{"data-site": site.key}),
+                    name=data.site.prefix.removeprefix("agent-platform-"),
+                    region=data.site.region,
+                    replica_region=data.site.dr_region,
+                    bucket=_bucket(data.site, "velero"),
+                    provider=data.site.provider,
+                    replica_provider=data.site.dr_provider,
+                    kms_key_arn=data.keys.key.key_arn,
+                    replica_kms_key_arn=data.keys.dr_key.key_arn,
+                    namespaces=[t.namespace(env) for t in data.site.tenants],
+                    tags=tags(env, **{"data-site": data.site.key}),
                     # EBS snapshots stay in the cluster's region; other sites get file-system copies.
-                    snapshot_volumes=s.backups.velero.snapshot_volumes and site.region == s.primary_region,
+                    snapshot_volumes=s.backups.velero.snapshot_volumes and data.site.region == s.primary_region,
                 )
-                for site in sites
-                if site.tenants
+                for data in sites
+                if data.site.tenants
             ],
         ),
-        opts=k8s_and_primary,
+        opts=_cluster_opts(platform),
     )
-    users = DatabaseUsers(
+
+
+def build_database_users(s: StackSettings, platform: Foundation, sites: list[SiteData]) -> DatabaseUsers:
+    """The in-cluster Job that creates each tenant's database and login on every instance that holds one."""
+    return DatabaseUsers(
         "database-users",
         DatabaseUsersConfig(
             region=s.primary_region,
-            tags=cluster_tags,
+            tags=tags(s.environment, **{"data-site": PRIMARY}),
             namespace=s.data.bootstrap_namespace,
-            database_cidrs=sorted({cidr for site in sites if site.tenants for cidr in site_data_cidrs(s, site)}),
+            database_cidrs=sorted(
+                {cidr for data in sites if data.site.tenants for cidr in site_data_cidrs(s, data.site)}
+            ),
             vpc_cidr=s.cluster.vpc_cidr,
             aws_api_cidrs=s.cluster.aws_api_cidrs,
-            role_name=f"agent-platform-{env}-db-bootstrap",
+            role_name=f"agent-platform-{s.environment}-db-bootstrap",
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
             oidc_issuer=platform.cluster.oidc_issuer,
             image=s.data.bootstrap_image,
             aws_cli_image=s.data.aws_cli_image,
-            targets=targets,
+            targets=[target for data in sites for target in data.databases.targets],
         ),
-        opts=k8s_and_primary,
+        opts=_cluster_opts(platform),
     )
-    tenant_outputs: dict[str, Any] = {}
-    for tenant in s.tenants:
-        site = site_of[tenant.id]
-        key = keys[site.key][0]
-        database, redis = databases[tenant.id], redis_of[tenant.id]
-        access = TenantDataAccess(
-            f"{tenant.id}-data",
-            TenantDataConfig(
-                crd_installers=platform.crd_installers(ESO_API),
-                region=site.region,
-                tags=tags(env, tenant.id, **{"data-site": site.key}),
-                tenant_id=tenant.id,
-                namespace=tenant.namespace(env),
-                account_id=account,
-                kms_key_arn=key.key_arn,
-                secret_prefix=f"agent-platform/{env}/{tenant.id}/",
-                secret_name=s.names.agent_secret,
-                secret_keys=s.names.agent_secret_keys,
-                oidc_provider_arn=platform.cluster.oidc_provider_arn,
-                oidc_issuer=platform.cluster.oidc_issuer,
-                database=DatabaseLogin(
-                    host=database.address,
-                    port=5432,
-                    database=db_name(tenant.id),
-                    user=db_name(tenant.id),
-                    resource_id=database.resource_id,
-                ),
-                redis=RedisLogin(
-                    host=redis.endpoint,
-                    port=6379,
-                    user=f"{tenant.id}-{env}",
-                    user_arn=redis.user_arns[f"{tenant.id}-{env}"],
-                    group_arn=redis.arn,
-                    replication_group_id=redis.replication_group_id,
-                ),
-                data_bucket_arn=bucket_of[tenant.id].bucket_arn,
-                agent_role_names={
-                    agent_id: identity.role_name
-                    for (tenant_id, agent_id), identity in platform.identities.items()
-                    if tenant_id == tenant.id
-                },
-                recovery_window_days=PROTECTED_RECOVERY_DAYS if protect else NOT_PROTECTED_RECOVERY_DAYS,
-                replica_region=site.dr_region,
-                replica_kms_key_arn=keys[site.key][1].key_arn,
+
+
+def build_tenant_access(
+    s: StackSettings, platform: Foundation, tenant: Tenant, data: SiteData, account: pulumi.Input[str]
+) -> TenantDataAccess:
+    """The tenant's secrets, its database and Redis logins and its agents' access, all in its own site."""
+    env = s.environment
+    site = data.site
+    database, redis = data.databases.of(tenant.id), data.cache.cache
+    user = redis_user(tenant.id, env)
+    return TenantDataAccess(
+        f"{tenant.id}-data",
+        TenantDataConfig(
+            crd_installers=platform.crd_installers(ESO_API),
+            region=site.region,
+            tags=tags(env, tenant.id, **{"data-site": site.key}),
+            tenant_id=tenant.id,
+            namespace=tenant.namespace(env),
+            account_id=account,
+            kms_key_arn=data.keys.key.key_arn,
+            secret_prefix=f"agent-platform/{env}/{tenant.id}/",
+            secret_name=s.names.agent_secret,
+            secret_keys=s.names.agent_secret_keys,
+            oidc_provider_arn=platform.cluster.oidc_provider_arn,
+            oidc_issuer=platform.cluster.oidc_issuer,
+            database=DatabaseLogin(
+                host=database.address,
+                port=5432,
+                database=db_name(tenant.id),
+                user=db_name(tenant.id),
+                resource_id=database.resource_id,
             ),
-            opts=pulumi.ResourceOptions(
-                providers=[site.provider, platform.k8s_provider], depends_on=[platform.tenants[tenant.id]]
+            redis=RedisLogin(
+                host=redis.endpoint,
+                port=6379,
+                user=user,
+                user_arn=redis.user_arns[user],
+                group_arn=redis.arn,
+                replication_group_id=redis.replication_group_id,
             ),
-        )
-        tenant_outputs[tenant.id] = {
-            "data_site": site.key,
-            "region": site.region,
-            "database_url": access.database_url,
-            "redis_url": access.redis_url,
-            "llm_secret_arns": access.llm_secret_arns,
-        }
-    return {
-        "data": {
-            "sites": {site.key: site.outputs for site in sites},
-            "tenants": tenant_outputs,
-            "storage_class": storage_class.name,
-            "velero": {
-                "role_arn": velero.role_arn,
-                "bucket_names": velero.bucket_names,
-                "schedules": velero.schedule_names,
+            data_bucket_arn=data.bucket.bucket_arn,
+            agent_role_names={
+                agent_id: identity.role_name
+                for (tenant_id, agent_id), identity in platform.identities.items()
+                if tenant_id == tenant.id
             },
-            "database_users": {"role_arn": users.role_arn, "jobs": users.job_names},
-        }
-    }
+            recovery_window_days=PROTECTED_RECOVERY_DAYS if s.data.protect else NOT_PROTECTED_RECOVERY_DAYS,
+            replica_region=site.dr_region,
+            replica_kms_key_arn=data.keys.dr_key.key_arn,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers=[site.provider, platform.k8s_provider], depends_on=[platform.tenants[tenant.id]]
+        ),
+    )
+
+
+def redis_user(tenant_id: str, environment: str) -> str:
+    """The tenant's Redis user in its site's replication group."""
+    return f"{tenant_id}-{environment}"
+
+
+def _cluster_opts(platform: Foundation) -> pulumi.ResourceOptions:
+    """Cluster-wide data services create AWS resources in the primary region and Kubernetes objects."""
+    return pulumi.ResourceOptions(providers=[platform.aws_provider, platform.k8s_provider])
 
 
 def _postgres_outputs(database: PostgresDatabase) -> dict[str, Any]:
