@@ -22,7 +22,7 @@ from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
-from settings.agents import DEFAULT_RESOURCES, Agent, ConfigBundle, CpuMemoryPair, Probe
+from settings.agents import ConfigBundle, CpuMemoryPair, Probe, Probes
 from settings.cluster import AgentNodes
 from settings.names import SharedNames
 from settings.tenancy import Environment
@@ -65,8 +65,53 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class HpaTargets:
+    """What the HPA scales on: average CPU and memory utilization (%), and optional per-pod custom metrics."""
+
+    cpu_utilization: int
+    memory_utilization: int
+    requests_per_second: int | None = None
+    queue_depth: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentRuntime:
+    """The agent as its pods run it, the same in every track and tenant: the container's contract (lifecycle
+    port, probes, shutdown), its resources and volumes, and what the HPA scales on."""
+
+    id: str
+    """Names the workloads, Services and ServiceAccount (`<id>-<track>`, `<id>`)."""
+    registry_url: str
+    """Template with `{agent_id}` and `{version}`: where people look a release up."""
+    session_state: Literal["stateless", "persistent"]
+    """`persistent`: a StatefulSet with a volume claim per pod and a headless Service."""
+    sticky: bool
+    """Client-IP session affinity on the Services (and a cookie on the Ingress)."""
+    lifecycle_port: int
+    probes: Probes
+    requests: CpuMemoryPair
+    limits: CpuMemoryPair
+    hpa_targets: HpaTargets
+    graceful_shutdown_seconds: int
+    prestop_delay_seconds: int
+    termination_grace_period_seconds: int
+    cache_size: str
+    tmp_size: str
+    session_storage: str
+    """Volume claim per pod of a persistent agent."""
+    update_partition: int = 0
+    """StatefulSet: pods below this ordinal keep the old version."""
+    automount_service_account_token: bool = False
+    capabilities: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> Literal["Deployment", "StatefulSet"]:
+        return "StatefulSet" if self.session_state == "persistent" else "Deployment"
+
+
+@dataclass(frozen=True)
 class AgentServiceArgs:
-    agent: Agent
+    runtime: AgentRuntime
     tenant_id: str
     namespace: str
     environment: Environment
@@ -86,20 +131,20 @@ class AgentServiceArgs:
 
     @property
     def name(self) -> str:
-        return f"{self.agent.id}-{self.track}"
+        return f"{self.runtime.id}-{self.track}"
 
     def bundle_name(self, bundle: ConfigBundle) -> str:
         return f"{self.name}-bundle-{bundle.content_hash}"
 
     @property
     def kind(self) -> Literal["Deployment", "StatefulSet"]:
-        return "StatefulSet" if self.agent.persistent else "Deployment"
+        return self.runtime.kind
 
     def selector(self) -> dict[str, str]:
         """Labels that never change for this workload: no version, track or lifecycle state (immutable)."""
         return {
-            "app": self.agent.id,
-            AGENT_ID: self.agent.id,
+            "app": self.runtime.id,
+            AGENT_ID: self.runtime.id,
             TENANT_ID: self.tenant_id,
             INSTANCE_LABEL: self.name,
         }
@@ -257,9 +302,9 @@ class AgentService(pulumi.ComponentResource):
     def _workload_meta(self, release: Release, promoted_at: str | None) -> dict[str, Any]:
         a = self._args
         annotations = {
-            "greenlang.io/agent-id": a.agent.id,
+            "greenlang.io/agent-id": a.runtime.id,
             "greenlang.io/version": release.version,
-            "greenlang.io/registry-url": a.agent.registry_url.format(agent_id=a.agent.id, version=release.tag),
+            "greenlang.io/registry-url": a.runtime.registry_url.format(agent_id=a.runtime.id, version=release.tag),
             **_change_annotations(release),
         }
         if promoted_at:
@@ -269,13 +314,13 @@ class AgentService(pulumi.ComponentResource):
     def config_json(self, release: Release) -> str:
         a = self._args
         document = {
-            "agent_id": a.agent.id,
+            "agent_id": a.runtime.id,
             "version": release.version,
             "tenant_id": a.tenant_id,
             "environment": a.environment,
             "track": a.track,
-            "capabilities": a.agent.capabilities,
-            "session_state": a.agent.session_state,
+            "capabilities": list(a.runtime.capabilities),
+            "session_state": a.runtime.session_state,
             "settings": release.env,
             **({"config_bundle": _bundle_fields(release.bundle)} if release.bundle else {}),
         }
@@ -289,10 +334,10 @@ class AgentService(pulumi.ComponentResource):
             "ports": [
                 {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"},
                 {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
-                {"name": "lifecycle", "port": a.agent.lifecycle_port, "targetPort": "lifecycle", "protocol": "TCP"},
+                {"name": "lifecycle", "port": a.runtime.lifecycle_port, "targetPort": "lifecycle", "protocol": "TCP"},
             ],
         }
-        return {**spec, **session_affinity(a.agent)}
+        return {**spec, **session_affinity(a.runtime.sticky)}
 
     def _workload_spec(self, release: Release) -> dict[str, Any]:
         a = self._args
@@ -308,7 +353,7 @@ class AgentService(pulumi.ComponentResource):
                     "type": "RollingUpdate",
                     # One pod at a time, the default: `maxUnavailable` needs the MaxUnavailableStatefulSet gate
                     # (alpha, off, before Kubernetes 1.35) and the API server drops it, a diff on every `up`.
-                    "rollingUpdate": {"partition": a.agent.update_partition},
+                    "rollingUpdate": {"partition": a.runtime.update_partition},
                 },
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "volumeClaimTemplates": [
@@ -317,7 +362,7 @@ class AgentService(pulumi.ComponentResource):
                         "spec": {
                             "accessModes": ["ReadWriteOnce"],
                             "storageClassName": a.names.storage_class,
-                            "resources": {"requests": {"storage": str(a.agent.session_storage)}},
+                            "resources": {"requests": {"storage": str(a.runtime.session_storage)}},
                         },
                     }
                 ],
@@ -339,17 +384,17 @@ class AgentService(pulumi.ComponentResource):
         volumes: list[dict[str, Any]] = [
             {"name": "config", "configMap": {"name": f"{a.name}-config"}},
             {"name": "feature-flags", "configMap": {"name": FLAGS_CONFIGMAP}},
-            {"name": "cache", "emptyDir": {"sizeLimit": str(a.agent.cache_size)}},
-            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(a.agent.tmp_size)}},
+            {"name": "cache", "emptyDir": {"sizeLimit": str(a.runtime.cache_size)}},
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": str(a.runtime.tmp_size)}},
         ]
         if release.bundle:
             volumes.append({"name": "bundle", "configMap": {"name": a.bundle_name(release.bundle)}})
         spread_selector = {"matchLabels": a.selector()}
         hash_key = {"matchLabelKeys": ["pod-template-hash"]} if a.kind == "Deployment" else {}
         spec: dict[str, Any] = {
-            "serviceAccountName": a.agent.id,
-            "automountServiceAccountToken": a.agent.automount_service_account_token,
-            "terminationGracePeriodSeconds": a.agent.termination_grace_period_seconds,
+            "serviceAccountName": a.runtime.id,
+            "automountServiceAccountToken": a.runtime.automount_service_account_token,
+            "terminationGracePeriodSeconds": a.runtime.termination_grace_period_seconds,
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": UID,
@@ -385,7 +430,7 @@ class AgentService(pulumi.ComponentResource):
 
     def container(self, release: Release) -> dict[str, Any]:
         a = self._args
-        agent = a.agent
+        agent = a.runtime
         requests, limits = self.resources()
         mounts = [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
@@ -430,7 +475,7 @@ class AgentService(pulumi.ComponentResource):
 
     def env(self, release: Release) -> list[dict[str, Any]]:
         a = self._args
-        agent = a.agent
+        agent = a.runtime
         standard = {
             "ENVIRONMENT": a.environment,
             "AGENT_ID": agent.id,
@@ -464,13 +509,11 @@ class AgentService(pulumi.ComponentResource):
         return sorted(values, key=lambda e: e["name"]) + secrets
 
     def resources(self) -> tuple[CpuMemoryPair, CpuMemoryPair]:
-        a = self._args
-        requests, limits = DEFAULT_RESOURCES[a.kind]
-        return a.agent.resources.requests or requests, a.agent.resources.limits or limits
+        return self._args.runtime.requests, self._args.runtime.limits
 
     def hpa_spec(self, target: dict[str, str]) -> dict[str, Any]:
         a = self._args
-        scaling = a.agent.scaling
+        scaling = a.runtime.hpa_targets
         metrics: list[dict[str, Any]] = [
             _resource_metric("cpu", scaling.cpu_utilization),
             _resource_metric("memory", scaling.memory_utilization),
@@ -515,8 +558,8 @@ class AgentService(pulumi.ComponentResource):
         }
 
 
-def session_affinity(agent: Agent) -> dict[str, Any]:
-    if not agent.sticky:
+def session_affinity(sticky: bool) -> dict[str, Any]:
+    if not sticky:
         return {}
     return {"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 3600}}}
 

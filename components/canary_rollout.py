@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 
 from components.agent_service import (
     INSTANCE_LABEL,
     SERVICE_PORT,
+    AgentRuntime,
     AgentService,
     AgentServiceArgs,
     Scale,
@@ -27,7 +28,7 @@ from components.agent_service import (
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
-from components.synthetic_session import SyntheticSession, SyntheticSessionArgs
+from components.synthetic_session import SyntheticProbe, SyntheticSession, SyntheticSessionArgs
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from gates.inputs import slo_gate_args
 from gates.rollout_state import RolloutState, RolloutStateArgs
@@ -35,7 +36,7 @@ from gates.slo_gate import SloGate, SloGateArgs
 from gates.stage_clock import StageClock, StageClockArgs
 from planning.release import Control
 from planning.rollout import GatePlan, Outcome, Release, RolloutPlan, outcome
-from settings.agents import Agent, ConfigBundle
+from settings.agents import ConfigBundle
 from settings.cluster import AgentNodes
 from settings.gates import AgentGateChecks, PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
@@ -58,8 +59,23 @@ class GateWiring:
 
 
 @dataclass(frozen=True)
+class AgentIngress:
+    """The agent's public entry in one tenant. ingress-nginx merges every Ingress of a host into one server
+    across namespaces, so each tenant gets a host of its own."""
+
+    host: str
+    paths: tuple[str, ...]
+    cluster_issuer: str
+    """cert-manager ClusterIssuer of the certificate, unless `tls_secret` names one already there."""
+    tls_secret: str | None = None
+
+
+@dataclass(frozen=True)
 class CanaryRolloutArgs:
-    agent: Agent
+    runtime: AgentRuntime
+    probe: SyntheticProbe
+    lifecycle_stage: str
+    """The stable track's `lifecycle-state` label."""
     tenant_id: str
     namespace: str
     environment: Environment
@@ -79,6 +95,12 @@ class CanaryRolloutArgs:
     """The ingress controller's release, when this stack installs it: its admission webhook must answer first."""
     control: Control | None = None
     """An operator's action on an automatic release (promote, abort, retry, pause, resume)."""
+    ingress: AgentIngress | None = None
+    """None: no Ingress; callers in the cluster use the client Service."""
+    promoted_at: str | None = None
+    """When the stable release was promoted; kept on the stable workload until the next promotion."""
+    policy: Literal["rollback", "block"] | None = None
+    """What a failed gate does when the plan names no gate policy (default `rollback`)."""
 
 
 RELEASE_OUTPUTS = ("stage", "weight", "phase", "verdict", "hold_reason", "stage_started_at", "evaluated_at", "history")
@@ -113,7 +135,7 @@ class CanaryRollout(pulumi.ComponentResource):
         super().__init__("agent-platform:components:CanaryRollout", name, None, opts)
         self._args = args
         self._name = name
-        plan, agent = args.plan, args.agent
+        plan, agent = args.plan, args.runtime
         blue_green = plan.strategy == "blue_green"
 
         # An automatic release keeps its stage in a RolloutState and never raises: a gate that holds holds
@@ -138,13 +160,13 @@ class CanaryRollout(pulumi.ComponentResource):
         # At the promoting stage the stable track takes the canary release once the gate passed; the canary
         # track goes in the same `up`, deleted only after stable has rolled out, so some track always serves.
         stable_release: pulumi.Input[Release] = plan.stable
-        promoted_at: pulumi.Input[str | None] = agent.promoted_at
+        promoted_at: pulumi.Input[str | None] = args.promoted_at
         if plan.promotes and plan.canary is not None:
             # Stable runs what the canary ran (its release label too, so its series continue), as stable.
             canary = replace(plan.canary, dimensions=())
             stable_release = lift(result, lambda o: canary if o.promoted else plan.stable)
             passed = gate.passed_at if gate is not None else ""
-            promoted_at = lift_all([result, passed], lambda v: (v[1] or None) if v[0].promoted else agent.promoted_at)
+            promoted_at = lift_all([result, passed], lambda v: (v[1] or None) if v[0].promoted else args.promoted_at)
         if release is not None and plan.canary is not None:
             # Promoted in the engine's state: stable takes the canary release; the stack file's `version`
             # catches up with the next release's change.
@@ -155,11 +177,11 @@ class CanaryRollout(pulumi.ComponentResource):
                 lambda v: (
                     next((e["at"] for e in reversed(v[1]) if e["event"] == "promote"), None)
                     if v[0].promoted
-                    else agent.promoted_at
+                    else args.promoted_at
                 ),
             )
         has_canary = plan.canary is not None and not plan.promotes
-        ratio_split = has_canary and not blue_green and not args.scale.hpa and agent.ingress is None
+        ratio_split = has_canary and not blue_green and not args.scale.hpa and args.ingress is None
 
         stable_scale = args.scale
         canary_scale = args.scale
@@ -174,7 +196,7 @@ class CanaryRollout(pulumi.ComponentResource):
 
         stable_runs = [plan.stable, *([plan.canary] if plan.promotes and plan.canary else [])]
         self.stable = self._track(
-            "stable", stable_release, stable_scale, agent.lifecycle_stage, promoted_at, _bundles(stable_runs)
+            "stable", stable_release, stable_scale, args.lifecycle_stage, promoted_at, _bundles(stable_runs)
         )
         self.canary = (
             self._track("canary", plan.canary, canary_scale, "canary", None, _bundles([plan.canary]))
@@ -204,7 +226,7 @@ class CanaryRollout(pulumi.ComponentResource):
                     "type": "ClusterIP",
                     "selector": sel,
                     "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
-                    **session_affinity(agent),
+                    **session_affinity(agent.sticky),
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=client_depends),
@@ -215,7 +237,7 @@ class CanaryRollout(pulumi.ComponentResource):
         stage_applied: pulumi.Resource | None = (
             client if blue_green else (self.canary.workload if self.canary else None)
         )
-        if agent.ingress is not None:
+        if args.ingress is not None:
             backend = agent.id if blue_green else f"{agent.id}-stable"
             target = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri"
             annotations = lift(shadow, lambda on: self._ingress_annotations(target if on else None))
@@ -244,7 +266,9 @@ class CanaryRollout(pulumi.ComponentResource):
         SyntheticSession(
             f"{name}-synthetic",
             SyntheticSessionArgs(
-                agent=agent,
+                agent_id=agent.id,
+                lifecycle_port=agent.lifecycle_port,
+                probe=args.probe,
                 tenant_id=args.tenant_id,
                 namespace=args.namespace,
                 service_url=self.url,
@@ -288,8 +312,8 @@ class CanaryRollout(pulumi.ComponentResource):
     def _labels(self) -> dict[str, str]:
         a = self._args
         return {
-            "app": a.agent.id,
-            AGENT_ID: a.agent.id,
+            "app": a.runtime.id,
+            AGENT_ID: a.runtime.id,
             TENANT_ID: a.tenant_id,
             MANAGED_BY: MANAGER,
         }
@@ -307,7 +331,7 @@ class CanaryRollout(pulumi.ComponentResource):
         return AgentService(
             f"{self._name}-{track}",
             AgentServiceArgs(
-                agent=a.agent,
+                runtime=a.runtime,
                 tenant_id=a.tenant_id,
                 namespace=a.namespace,
                 environment=a.environment,
@@ -333,7 +357,7 @@ class CanaryRollout(pulumi.ComponentResource):
         return StageClock(
             f"{self._name}-clock-{stage}",
             StageClockArgs(
-                agent_id=a.agent.id,
+                agent_id=a.runtime.id,
                 stage=stage if stage_input is None else stage_input,
                 canary_version=a.plan.canary.version,
                 tenant_id=a.tenant_id,
@@ -350,7 +374,7 @@ class CanaryRollout(pulumi.ComponentResource):
         return RolloutState(
             f"{self._name}-release",
             RolloutStateArgs(
-                agent_id=a.agent.id,
+                agent_id=a.runtime.id,
                 tenant_id=a.tenant_id,
                 canary_version=plan.canary.version,
                 stages=plan.stages,
@@ -368,13 +392,13 @@ class CanaryRollout(pulumi.ComponentResource):
     ) -> SloGateArgs:
         a = self._args
         plan, g = a.plan, a.plan.gate
-        policy = g.policy if g is not None else (a.agent.rollout.policy or "rollback")
+        policy = g.policy if g is not None else (a.policy or "rollback")
         window = GatePlan(stage, weight, stage - 1, minimum, maximum, g.mode if g is not None else "canary", policy)
         return slo_gate_args(
             plan,
             window,
             namespace=a.namespace,
-            agent_id=a.agent.id,
+            agent_id=a.runtime.id,
             tenant_id=a.tenant_id,
             stage_started_at=started,
             criteria=a.gates.criteria,
@@ -404,8 +428,8 @@ class CanaryRollout(pulumi.ComponentResource):
         gate, which by then runs green's release (pass) or still blue's (fail, rollback)."""
         a = self._args
         plan = a.plan
-        stable = {**selector, INSTANCE_LABEL: f"{a.agent.id}-stable"}
-        green = {**selector, INSTANCE_LABEL: f"{a.agent.id}-canary"}
+        stable = {**selector, INSTANCE_LABEL: f"{a.runtime.id}-stable"}
+        green = {**selector, INSTANCE_LABEL: f"{a.runtime.id}-canary"}
         if self.canary is None or plan.canary is None:
             target = lift(result, lambda _: stable)
             return target, [self.stable.workload]
@@ -414,7 +438,9 @@ class CanaryRollout(pulumi.ComponentResource):
         smoke = SmokeCheck(
             f"{self._name}-smoke",
             SmokeCheckArgs(
-                agent=a.agent,
+                agent_id=a.runtime.id,
+                lifecycle_port=a.runtime.lifecycle_port,
+                probe=a.probe,
                 tenant_id=a.tenant_id,
                 namespace=a.namespace,
                 version=plan.canary.version,
@@ -426,7 +452,7 @@ class CanaryRollout(pulumi.ComponentResource):
 
     def _ingress_annotations(self, mirror: str | None) -> dict[str, str]:
         a = self._args
-        ingress = a.agent.ingress
+        ingress = a.ingress
         assert ingress is not None
         annotations = {
             f"{NGINX}/limit-rps": str(a.rate_limits.rps),
@@ -434,11 +460,11 @@ class CanaryRollout(pulumi.ComponentResource):
         }
         if ingress.tls_secret is None:
             annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
-        if a.agent.sticky:
+        if a.runtime.sticky:
             # ingress-nginx sends traffic to endpoints directly: Service affinity does nothing for it.
             annotations |= {
                 f"{NGINX}/affinity": "cookie",
-                f"{NGINX}/session-cookie-name": f"{a.agent.id}-affinity",
+                f"{NGINX}/session-cookie-name": f"{a.runtime.id}-affinity",
                 f"{NGINX}/session-cookie-max-age": "3600",
             }
         if mirror:
@@ -454,7 +480,7 @@ class CanaryRollout(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
     ) -> KubernetesObject:
         a = self._args
-        ingress = a.agent.ingress
+        ingress = a.ingress
         assert ingress is not None
         paths: list[dict[str, Any]] = [
             {
@@ -464,8 +490,7 @@ class CanaryRollout(pulumi.ComponentResource):
             }
             for path in ingress.paths
         ]
-        # ingress-nginx merges every Ingress of a host into one server across namespaces: one host per tenant.
-        host = ingress.host(a.agent.id, a.tenant_id)
+        host = ingress.host
         return KubernetesObject(
             logical,
             api_version="networking.k8s.io/v1",
@@ -478,7 +503,7 @@ class CanaryRollout(pulumi.ComponentResource):
             },
             spec={
                 "ingressClassName": a.ingress_class,
-                "tls": [{"hosts": [host], "secretName": ingress.tls_secret or f"{a.agent.id}-tls"}],
+                "tls": [{"hosts": [host], "secretName": ingress.tls_secret or f"{a.runtime.id}-tls"}],
                 "rules": [{"host": host, "http": {"paths": paths}}],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *a.ingress_controller]),

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
-from components.synthetic_session import PROBE_LABEL, probe_pod_spec, request_env
+from components.synthetic_session import PROBE_LABEL, SyntheticProbe, probe_pod_spec, request_env
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
-from settings.agents import Agent
 
 SMOKE_SCRIPT = """set -eu
 curl -fsS --max-time 10 "$LIFECYCLE/health/live"
@@ -31,7 +30,9 @@ def version_slug(version: str) -> str:
 
 @dataclass(frozen=True)
 class SmokeCheckArgs:
-    agent: Agent
+    agent_id: str
+    lifecycle_port: int
+    probe: SyntheticProbe
     tenant_id: str
     namespace: str
     version: str
@@ -44,27 +45,27 @@ class SmokeCheck(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SmokeCheckArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:SmokeCheck", name, None, opts)
-        agent = args.agent
-        request = agent.synthetic_session.request
-        labels = {PROBE_LABEL: agent.id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
+        agent_id = args.agent_id
+        request = args.probe.request
+        labels = {PROBE_LABEL: agent_id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
         env = pulumi.Output.from_input(args.service_host).apply(
             lambda host: {
                 **request_env(request, f"http://{host}{request.path}"),
-                "LIFECYCLE": f"http://{host}:{agent.lifecycle_port}",
+                "LIFECYCLE": f"http://{host}:{args.lifecycle_port}",
             }
         )
-        job_name = f"{agent.id}-smoke-{version_slug(args.version)}"[:63].rstrip("-")
+        job_name = f"{agent_id}-smoke-{version_slug(args.version)}"[:63].rstrip("-")
         job = KubernetesObject(
             f"{name}-job",
             api_version="batch/v1",
             kind="Job",
-            metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, AGENT_ID: agent.id}},
+            metadata={"name": job_name, "namespace": args.namespace, "labels": {**labels, AGENT_ID: agent_id}},
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": 300,
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": env.apply(lambda e: probe_pod_spec(agent.synthetic_session.image, SMOKE_SCRIPT, e)),
+                    "spec": env.apply(lambda e: probe_pod_spec(args.probe.image, SMOKE_SCRIPT, e)),
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="5m", update="5m")),

@@ -20,7 +20,7 @@ from components.tenant_pushgateway import PORT as PUSHGATEWAY_PORT
 from components.tenant_pushgateway import pushgateway_url
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from conventions.ports import HTTP_PORT
-from settings.agents import Agent, SyntheticRequest
+from settings.agents import SyntheticRequest
 from settings.names import SharedNames
 
 PROBE_LABEL = "agent-platform/probe-of"
@@ -75,8 +75,21 @@ def request_env(request: SyntheticRequest, target: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class SyntheticProbe:
+    """What a probe pod of an agent runs: the image with curl, the fixed request, and the session's schedule."""
+
+    image: str
+    request: SyntheticRequest
+    schedule: str
+    """Cron schedule of the synthetic session."""
+
+
+@dataclass(frozen=True)
 class SyntheticSessionArgs:
-    agent: Agent
+    agent_id: str
+    lifecycle_port: int
+    """The agent's lifecycle port: the smoke check's health calls go there, so the egress policy allows it."""
+    probe: SyntheticProbe
     tenant_id: str
     namespace: str
     service_url: pulumi.Input[str]
@@ -91,26 +104,26 @@ class SyntheticSession(pulumi.ComponentResource):
     def __init__(self, name: str, args: SyntheticSessionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:SyntheticSession", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        agent = args.agent
-        settings = agent.synthetic_session
-        labels = {PROBE_LABEL: agent.id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
+        agent_id = args.agent_id
+        settings = args.probe
+        labels = {PROBE_LABEL: agent_id, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
         # The objects name their agent; their pods do not, so no agent Service or selector picks them up.
-        owned = {**labels, AGENT_ID: agent.id}
+        owned = {**labels, AGENT_ID: agent_id}
 
         KubernetesObject(
             f"{name}-egress",
             api_version="networking.k8s.io/v1",
             kind="NetworkPolicy",
-            metadata={"name": f"{agent.id}-probes-egress", "namespace": args.namespace, "labels": owned},
+            metadata={"name": f"{agent_id}-probes-egress", "namespace": args.namespace, "labels": owned},
             spec={
-                "podSelector": {"matchLabels": {PROBE_LABEL: agent.id}},
+                "podSelector": {"matchLabels": {PROBE_LABEL: agent_id}},
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [{"podSelector": {"matchLabels": {AGENT_ID: agent.id}}}],
+                        "to": [{"podSelector": {"matchLabels": {AGENT_ID: agent_id}}}],
                         "ports": [
                             {"protocol": "TCP", "port": HTTP_PORT},
-                            {"protocol": "TCP", "port": agent.lifecycle_port},
+                            {"protocol": "TCP", "port": args.lifecycle_port},
                         ],
                     },
                     {
@@ -131,7 +144,7 @@ class SyntheticSession(pulumi.ComponentResource):
                     "PUSHGATEWAY": pushgateway_url(args.namespace),
                     "METRIC": args.names.synthetic_session_metric,
                     "AGENT_LABEL": args.names.metric_labels.agent_id,
-                    "AGENT_ID": agent.id,
+                    "AGENT_ID": agent_id,
                     "TENANT_LABEL": args.names.metric_labels.tenant_id,
                     "TENANT_ID": args.tenant_id,
                 }
@@ -141,7 +154,7 @@ class SyntheticSession(pulumi.ComponentResource):
                 f"{name}-cron",
                 api_version="batch/v1",
                 kind="CronJob",
-                metadata={"name": f"{agent.id}-synthetic-session", "namespace": args.namespace, "labels": owned},
+                metadata={"name": f"{agent_id}-synthetic-session", "namespace": args.namespace, "labels": owned},
                 spec={
                     "schedule": settings.schedule,
                     "concurrencyPolicy": "Forbid",

@@ -26,7 +26,7 @@ from components.base.network_policy import (
 from conventions.labels import DATA_RESIDENCY, ENVIRONMENT, MANAGED_BY, MANAGER, POD_SECURITY, SLA_TIER, TENANT_ID
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.feature_flags import TenantFlags
-from settings.tenancy import CpuMemory, Tenant, Tier
+from settings.tenancy import CpuMemory, LimitRange, Quota
 
 FLAGS_CONFIGMAP = "feature-flags"
 FLAGS_FILE = "flags.json"
@@ -43,8 +43,15 @@ class TenantNetwork:
 
 @dataclass(frozen=True)
 class TenantNamespaceArgs:
-    tenant: Tenant
-    tier: Tier
+    tenant_id: str
+    sla_tier: str
+    """The `sla-tier` label's value."""
+    data_residency: str
+    """The `data-residency` label's value: where the tenant's data may live."""
+    admin_group: str
+    """The group bound to the namespace's tenant-admin Role."""
+    quota: Quota
+    limit_range: LimitRange
     namespace: str
     """The namespace to create; the stack names it `<tenant>-<environment>`, a library user as it likes."""
     environment: str
@@ -77,7 +84,7 @@ class TenantNamespace(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.ns])
         meta = self._meta
 
-        quota = args.tier.quota
+        quota = args.quota
         KubernetesObject(
             f"{name}-quota",
             api_version="v1",
@@ -86,7 +93,7 @@ class TenantNamespace(pulumi.ComponentResource):
             spec={"hard": quota.hard()},
             opts=in_ns,
         )
-        lr = args.tier.limit_range
+        lr = args.limit_range
         KubernetesObject(
             f"{name}-limits",
             api_version="v1",
@@ -135,7 +142,7 @@ class TenantNamespace(pulumi.ComponentResource):
             kind="RoleBinding",
             metadata=meta("tenant-admin"),
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-admin"},
-            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": args.tenant.admin_group_name}],
+            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": args.admin_group}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
         )
 
@@ -177,10 +184,10 @@ class TenantNamespace(pulumi.ComponentResource):
         a = self._args
         version = f"v{a.pod_security_version}"
         labels = {
-            TENANT_ID: a.tenant.id,
+            TENANT_ID: a.tenant_id,
             ENVIRONMENT: a.environment,
-            SLA_TIER: a.tenant.tier,
-            DATA_RESIDENCY: a.tenant.data_residency,
+            SLA_TIER: a.sla_tier,
+            DATA_RESIDENCY: a.data_residency,
             MANAGED_BY: MANAGER,
         }
         for mode in ("enforce", "audit", "warn"):
@@ -192,7 +199,7 @@ class TenantNamespace(pulumi.ComponentResource):
         return {
             "name": name,
             "namespace": self._args.namespace,
-            "labels": {TENANT_ID: self._args.tenant.id, MANAGED_BY: MANAGER},
+            "labels": {TENANT_ID: self._args.tenant_id, MANAGED_BY: MANAGER},
         }
 
     def network_policies(self) -> dict[str, dict[str, object]]:

@@ -83,8 +83,12 @@ def build_tenancy(
         tenants[tenant.id] = TenantNamespace(
             tenant.id,
             TenantNamespaceArgs(
-                tenant=tenant,
-                tier=tier,
+                tenant_id=tenant.id,
+                sla_tier=tenant.tier,
+                data_residency=tenant.data_residency,
+                admin_group=tenant.admin_group_name,
+                quota=tier.quota,
+                limit_range=tier.limit_range,
                 namespace=tenant.namespace(s.environment),
                 environment=s.environment,
                 flags=flags,

@@ -6,8 +6,9 @@ from typing import Any
 
 import pulumi
 
-from components.agent_service import VPA_API, Scale
-from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
+from components.agent_service import VPA_API, AgentRuntime, HpaTargets, Scale
+from components.canary_rollout import AgentIngress, CanaryRollout, CanaryRolloutArgs, GateWiring
+from components.synthetic_session import SyntheticProbe
 from gates.ga_gate import GaReadinessGate, ga_spec
 from planning.release import Control
 from planning.rollout import plan_rollout
@@ -24,6 +25,54 @@ def agent_scale(settings: StackSettings, agent: Agent, tenant_id: str) -> Scale:
     if not scaling.enabled:
         return Scale(hpa=False, min_replicas=minimum, max_replicas=maximum, replicas=agent.replicas or minimum)
     return Scale(hpa=True, min_replicas=minimum, max_replicas=max(minimum, maximum))
+
+
+def agent_runtime(agent: Agent) -> AgentRuntime:
+    """The agent's stack-file entry as its workloads run it, the same in every tenant."""
+    requests, limits = agent.requests_and_limits()
+    scaling = agent.scaling
+    return AgentRuntime(
+        id=agent.id,
+        registry_url=agent.registry_url,
+        session_state=agent.session_state,
+        sticky=agent.sticky,
+        lifecycle_port=agent.lifecycle_port,
+        probes=agent.probes,
+        requests=requests,
+        limits=limits,
+        hpa_targets=HpaTargets(
+            cpu_utilization=scaling.cpu_utilization,
+            memory_utilization=scaling.memory_utilization,
+            requests_per_second=scaling.requests_per_second,
+            queue_depth=scaling.queue_depth,
+        ),
+        graceful_shutdown_seconds=agent.graceful_shutdown_seconds,
+        prestop_delay_seconds=agent.prestop_delay_seconds,
+        termination_grace_period_seconds=agent.termination_grace_period_seconds,
+        cache_size=str(agent.cache_size),
+        tmp_size=str(agent.tmp_size),
+        session_storage=str(agent.session_storage),
+        update_partition=agent.update_partition,
+        automount_service_account_token=agent.automount_service_account_token,
+        capabilities=tuple(agent.capabilities),
+    )
+
+
+def synthetic_probe(agent: Agent) -> SyntheticProbe:
+    session = agent.synthetic_session
+    return SyntheticProbe(image=session.image, request=session.request, schedule=session.schedule)
+
+
+def agent_ingress(agent: Agent, tenant_id: str) -> AgentIngress | None:
+    ingress = agent.ingress
+    if ingress is None:
+        return None
+    return AgentIngress(
+        host=ingress.host(agent.id, tenant_id),
+        paths=tuple(ingress.paths),
+        cluster_issuer=ingress.cluster_issuer,
+        tls_secret=ingress.tls_secret,
+    )
 
 
 def synthetic_session_on(settings: StackSettings, agent: Agent) -> bool:
@@ -49,6 +98,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
     vpa_installers = platform.crd_installers(VPA_API)
     agents: dict[str, Any] = {}
     for agent in s.agents:
+        runtime, probe = agent_runtime(agent), synthetic_probe(agent)
         plan = plan_rollout(agent, s.environment, s.canary, lambda t: platform.flags[t].canary_cohort)
         # An agent is `ga` in prod only behind a passed GA readiness gate: its workloads depend on the gate,
         # so a failing gate fails the `up` before any of them changes.
@@ -64,7 +114,9 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
             rollout = CanaryRollout(
                 f"{tenant_id}-{agent.id}",
                 CanaryRolloutArgs(
-                    agent=agent,
+                    runtime=runtime,
+                    probe=probe,
+                    lifecycle_stage=agent.lifecycle_stage,
                     tenant_id=tenant_id,
                     namespace=namespace,
                     environment=s.environment,
@@ -80,6 +132,9 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     crd_installers=vpa_installers,
                     ingress_controller=platform.ingress_controller(),
                     control=release_control(s, agent.id),
+                    ingress=agent_ingress(agent, tenant_id),
+                    promoted_at=agent.promoted_at,
+                    policy=agent.rollout.policy,
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]

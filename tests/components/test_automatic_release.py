@@ -25,6 +25,7 @@ from settings.cluster import AgentNodes
 from settings.gates import PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
 from settings.tenancy import RateLimits
+from stacks.workloads import agent_ingress, agent_runtime, synthetic_probe
 from tests.components.test_canary_rollout import DEPLOYMENT, INGRESS, agent
 
 NGINX = "nginx.ingress.kubernetes.io"
@@ -82,7 +83,9 @@ def run(
         a = a.model_copy(update={"env": env})
     plan = plan_rollout(a, "prod", policy, lambda t: True).for_tenant("acme")
     args = CanaryRolloutArgs(
-        agent=a,
+        runtime=agent_runtime(a),
+        probe=synthetic_probe(a),
+        lifecycle_stage=a.lifecycle_stage,
         tenant_id="acme",
         namespace="acme-prod",
         environment="prod",
@@ -96,6 +99,8 @@ def run(
         synthetic_session=True,
         gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
         control=control,
+        ingress=agent_ingress(a, "acme"),
+        policy=a.rollout.policy,
     )
     outputs: dict[str, Any] = {}
 

@@ -19,6 +19,7 @@ from settings.cluster import AgentNodes
 from settings.gates import PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
 from settings.tenancy import RateLimits
+from stacks.workloads import agent_ingress, agent_runtime, synthetic_probe
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -80,7 +81,9 @@ def run(
     pulumi.runtime.set_mocks(mocks, project="agent-platform", stack="prod", preview=False)
     plan = plan_rollout(a, "prod", policy, lambda t: True).for_tenant("acme")
     args = CanaryRolloutArgs(
-        agent=a,
+        runtime=agent_runtime(a),
+        probe=synthetic_probe(a),
+        lifecycle_stage=a.lifecycle_stage,
         tenant_id="acme",
         namespace="acme-prod",
         environment="prod",
@@ -93,6 +96,8 @@ def run(
         rate_limits=RateLimits(rps=50, connections=20),
         synthetic_session=True,
         gates=GateWiring(SloGateCriteria(), PrometheusConnection(), DEFAULT_ERROR_STATUSES, SharedNames()),
+        ingress=agent_ingress(a, "acme"),
+        policy=a.rollout.policy,
     )
     outputs: dict[str, Any] = {}
 
@@ -240,7 +245,9 @@ def test_without_an_ingress_or_hpa_the_canary_weight_is_a_replica_ratio() -> Non
     pulumi.runtime.set_mocks(mocks, project="agent-platform", stack="prod", preview=False)
     plan = plan_rollout(a, "prod", CanaryPolicy(), lambda t: True)
     args = CanaryRolloutArgs(
-        a,
+        agent_runtime(a),
+        synthetic_probe(a),
+        a.lifecycle_stage,
         "acme",
         "acme-prod",
         "prod",

@@ -51,8 +51,12 @@ def build() -> TenantNamespace:
     return TenantNamespace(
         "globex",
         TenantNamespaceArgs(
-            tenant=TENANT,
-            tier=tier,
+            tenant_id=TENANT.id,
+            sla_tier=TENANT.tier,
+            data_residency=TENANT.data_residency,
+            admin_group=TENANT.admin_group_name,
+            quota=tier.quota,
+            limit_range=tier.limit_range,
             namespace="globex-prod",
             environment="prod",
             flags=resolve_flags(TENANT, tier, FLAGS),
