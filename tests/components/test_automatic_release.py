@@ -26,28 +26,21 @@ from settings.gates import PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
 from settings.tenancy import RateLimits
 from stacks.workloads import agent_ingress, agent_runtime, synthetic_probe
+from testing.mocks import Recorder
 from tests.components.test_canary_rollout import DEPLOYMENT, INGRESS, agent
 
 NGINX = "nginx.ingress.kubernetes.io"
 
 
-class ReleaseMocks(pulumi.runtime.Mocks):
+class ReleaseMocks(Recorder):
+    """The RolloutState answers with the release state under test, as its provider's `create` would."""
+
     def __init__(self, state: dict[str, Any] | None) -> None:
+        super().__init__()
         self.state = state
-        self.resources: dict[str, dict[str, Any]] = {}
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources[f"{args.typ}::{args.name}"] = args.inputs
-        outputs = dict(args.inputs)
-        if args.typ == ROLLOUT_STATE_TYPE and self.state is not None:
-            outputs |= self.state
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
-
-    def of_type(self, type_token: str) -> dict[str, dict[str, Any]]:
-        return {k.split("::", 1)[1]: v for k, v in self.resources.items() if k.startswith(f"{type_token}::")}
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        return dict(self.state) if args.typ == ROLLOUT_STATE_TYPE and self.state is not None else {}
 
 
 def state(stage: int, weight: int, phase: str, **extra: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from settings.gates import PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
 from settings.tenancy import RateLimits
 from stacks.workloads import agent_ingress, agent_runtime, synthetic_probe
+from testing.mocks import Recorder
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -29,28 +30,20 @@ CLOCK_TIME = "2025-03-01T10:00:00Z"
 PASSED_AT = "2025-03-01T10:40:00Z"
 
 
-class GateMocks(pulumi.runtime.Mocks):
+class GateMocks(Recorder):
     """Echoes inputs; the SLO gate reports the verdict under test, as its provider's `create` would."""
 
     def __init__(self, verdict: str) -> None:
+        super().__init__()
         self.verdict = verdict
-        self.resources: dict[str, dict[str, Any]] = {}
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources[f"{args.typ}::{args.name}"] = args.inputs
-        outputs = dict(args.inputs)
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         if args.typ == STAGE_CLOCK_TYPE:
-            outputs["applied_at"] = CLOCK_TIME
+            return {"applied_at": CLOCK_TIME}
         if args.typ == SLO_GATE_TYPE:
             passed = PASSED_AT if self.verdict == "pass" else ""
-            outputs |= {"verdict": self.verdict, "report": f"gate says {self.verdict}", "passed_at": passed}
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
-
-    def of_type(self, type_token: str) -> dict[str, dict[str, Any]]:
-        return {k.split("::", 1)[1]: v for k, v in self.resources.items() if k.startswith(f"{type_token}::")}
+            return {"verdict": self.verdict, "report": f"gate says {self.verdict}", "passed_at": passed}
+        return {}
 
 
 def agent(**rollout: Any) -> Agent:

@@ -15,25 +15,18 @@ from components.kms_key import KmsKey, KmsKeyConfig
 from components.redis_cache import RedisCache, RedisConfig
 from conventions.tags import tags
 from settings.data import Redis
+from testing.mocks import Recorder
 
 TAGS = tags("prod", **{"backup-plan": "agent-platform-prod"})
 
 
-class Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources[f"{args.typ}::{args.name}"] = args.inputs
-        outputs = {**args.inputs, "arn": f"arn:aws:test:::{args.name}"}
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+class ArnRecorder(Recorder):
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        return {"arn": f"arn:aws:test:::{args.name}"}
 
 
 def run(build: Any) -> Recorder:
-    mocks = Recorder()
+    mocks = ArnRecorder()
     pulumi.runtime.set_mocks(mocks, project="agent-platform", stack="prod", preview=False)
     done: list[Any] = []
     pulumi.runtime.test(lambda: pulumi.Output.from_input(build()).apply(done.append))()
@@ -42,7 +35,7 @@ def run(build: Any) -> Recorder:
 
 
 def of_type(mocks: Recorder, type_token: str) -> dict[str, dict[str, Any]]:
-    return {k.split("::", 1)[1]: v for k, v in mocks.resources.items() if k.startswith(f"{type_token}::")}
+    return mocks.of_type(type_token)
 
 
 def test_a_network_outside_the_cluster_region_admits_only_the_cluster_cidrs() -> None:

@@ -17,6 +17,7 @@ import pytest
 from components.release_loop import ReleaseLoop, ReleaseLoopArgs
 from settings import SettingsError, validate
 from settings.release_loop import ReleaseLoop as LoopSettings
+from testing.mocks import Recorder
 from tests.manifest_schemas import validate_objects
 from tests.settings.test_settings import stack_raw
 
@@ -33,26 +34,13 @@ LOOP = {
 }
 
 
-class Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ.startswith("kubernetes:"):
-            self.objects[args.typ] = args.inputs
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
-
-
 def render(stack: str, loop: dict[str, Any]) -> dict[str, dict[str, Any]]:
     raw = copy.deepcopy(stack_raw(stack)) | {"release_loop": loop}
     settings = validate(stack, raw)
     mocks = Recorder()
     pulumi.runtime.set_mocks(mocks, project="agent-platform", stack=stack, preview=False)
     pulumi.runtime.test(lambda: ReleaseLoop("release-loop", ReleaseLoopArgs(stack, settings.release_loop)).urn)()
-    return mocks.objects
+    return {t: inputs for t, inputs in mocks.last_of_each_type().items() if t.startswith("kubernetes:")}
 
 
 def operator_runs_again(spec: dict[str, Any]) -> int | None:

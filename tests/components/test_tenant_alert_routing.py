@@ -14,6 +14,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.tenant_alert_routing import ReceiverRef, TenantAlertRouting, TenantAlertRoutingArgs
+from testing.mocks import Recorder
 
 SECRET = "alertmanager-receivers"
 
@@ -23,18 +24,6 @@ def unwrap(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
         return value["value"], True
     return value, False
-
-
-class Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources[args.typ] = args.inputs
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
 
 
 def build(values: dict[str, str | None]) -> Recorder:
@@ -78,8 +67,8 @@ def referenced_keys(config: dict[str, Any]) -> set[tuple[str, str]]:
 
 def test_with_every_value_the_secret_holds_every_referenced_key() -> None:
     mocks = build({"support-oncall": "0123456789abcdef0123456789abcdef", "tickets": "https://tickets.example/hook"})
-    config = mocks.resources["kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"]
-    secret = mocks.resources["kubernetes:core/v1:Secret"]
+    config = mocks.last_of_each_type()["kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"]
+    secret = mocks.last_of_each_type()["kubernetes:core/v1:Secret"]
     assert secret["metadata"] == {"name": SECRET, "namespace": "acme-prod", "labels": {"tenant-id": "acme"}}
     data, is_secret = unwrap(secret["stringData"])
     assert is_secret, "the receivers' values must reach the engine as secrets"
@@ -90,5 +79,5 @@ def test_with_every_value_the_secret_holds_every_referenced_key() -> None:
 @pytest.mark.parametrize("values", [{}, {"tickets": "https://tickets.example/hook"}])
 def test_without_every_value_the_secret_is_left_to_the_operator(values: dict[str, str | None]) -> None:
     mocks = build(values)
-    assert "kubernetes:core/v1:Secret" not in mocks.resources
-    assert "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig" in mocks.resources
+    assert "kubernetes:core/v1:Secret" not in mocks.last_of_each_type()
+    assert "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig" in mocks.last_of_each_type()

@@ -10,18 +10,7 @@ import pytest
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from planning.feature_flags import resolve_flags
 from settings.tenancy import FeatureFlags, Tenant, default_tier
-
-
-class Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources[f"{args.typ}::{args.name}"] = args.inputs
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+from testing.mocks import Recorder
 
 
 @pytest.fixture

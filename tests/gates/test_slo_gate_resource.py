@@ -13,6 +13,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from gates.slo_gate import SLO_GATE_TYPE, GateBlockedError, SloGate, SloGateArgs, SloGateProvider
 from gates.stage_clock import STAGE_CLOCK_TYPE, FixedClock, StageClock, StageClockArgs, format_time
 from settings.gates import PrometheusConnection
+from testing.mocks import Recorder
 from tests.gates.scenarios import EVALUATED_AT
 from tests.gates.test_slo_gate_scenarios import spec_for
 
@@ -69,20 +70,12 @@ def test_importing_the_providers_has_no_side_effects() -> None:
     assert done.stderr == ""
 
 
-class GateMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.inputs[args.typ] = dict(args.inputs)
-        outputs = {
+class GateMocks(Recorder):
+    def outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        return {
             STAGE_CLOCK_TYPE: {"applied_at": "2025-01-06T10:00:00Z"},
             SLO_GATE_TYPE: {"verdict": "pass", "report": "ok", "checks": [], "passed_at": "2025-01-06T10:40:00Z"},
         }[args.typ]
-        return f"{args.name}-id", {**args.inputs, **outputs}
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
 
 
 @pulumi.runtime.test
@@ -110,7 +103,7 @@ def test_under_mocks_no_secret_is_an_input_and_outputs_are_attributes() -> None:
     def check(values: list[Any]) -> None:
         verdict, passed_at = values
         assert (verdict, passed_at) == ("pass", "2025-01-06T10:40:00Z")
-        assert SECRET not in repr(mocks.inputs[SLO_GATE_TYPE])
-        assert mocks.inputs[SLO_GATE_TYPE]["stage_started_at"] == "2025-01-06T10:00:00Z"
+        assert SECRET not in repr(mocks.last_of_each_type()[SLO_GATE_TYPE])
+        assert mocks.last_of_each_type()[SLO_GATE_TYPE]["stage_started_at"] == "2025-01-06T10:00:00Z"
 
     return pulumi.Output.all(gate.verdict, gate.passed_at).apply(check)
