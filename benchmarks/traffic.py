@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from conventions.metrics import REQUESTS
 from gates.stage_clock import format_time
+from testing import openmetrics as om
 
 NAMESPACE = "bench-prod"
 TENANT = "bench"
@@ -148,8 +150,7 @@ def generate(
 
 
 def _labels(agent_id: str, version: str, **extra: str) -> str:
-    pairs = {"namespace": NAMESPACE, "agent_id": agent_id, "version": version, "tenant_id": TENANT, **extra}
-    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
+    return om.labels(NAMESPACE, TENANT, agent_id, version, **extra)
 
 
 def _series(name: str, labels: str, cumulative: np.ndarray) -> list[str]:
@@ -164,12 +165,12 @@ def track_lines(agent_id: str, version: str, counts: np.ndarray) -> tuple[list[s
     """Request counter (status ok/error) and duration histogram (le 0.5, 2.0, +Inf) of one rollout's track."""
     total = np.cumsum(counts, axis=0)
     requests, errors, slow, very_slow = (total[:, i] for i in range(4))
-    counters = _series("agent_requests_total", _labels(agent_id, version, status="ok"), requests - errors)
-    counters += _series("agent_requests_total", _labels(agent_id, version, status="error"), errors)
+    counters = _series(REQUESTS.name, _labels(agent_id, version, status="ok"), requests - errors)
+    counters += _series(REQUESTS.name, _labels(agent_id, version, status="error"), errors)
     histogram = []
     for le, value in (("0.5", requests - slow), ("2.0", requests - very_slow), ("+Inf", requests)):
-        histogram += _series("agent_request_duration_seconds_bucket", _labels(agent_id, version, le=le), value)
-    histogram += _series("agent_request_duration_seconds_count", _labels(agent_id, version), requests)
+        histogram += _series(om.BUCKET, _labels(agent_id, version, le=le), value)
+    histogram += _series(om.COUNT, _labels(agent_id, version), requests)
     return counters, histogram
 
 
@@ -184,16 +185,7 @@ def openmetrics(batches: list[tuple[Rollouts, list[str]]]) -> str:
                     c, h = track_lines(agent_id, version, counts[i])
                     counters += c
                     histogram += h
-    return "\n".join(
-        [
-            "# TYPE agent_requests counter",
-            *counters,
-            "# TYPE agent_request_duration_seconds histogram",
-            *histogram,
-            "# EOF",
-            "",
-        ]
-    )
+    return om.slo_document(counters, histogram)
 
 
 def at_minute(minute: int) -> datetime:

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 
 from conventions.metrics import LLM_RESPONSES, LLM_TOKENS, TOOL_CALLS, TOOL_FAILURES
+from testing import openmetrics as om
 from tests.gates.scenarios import CANARY, STABLE, STEP_SECONDS, Traffic, _labels, _times, track_lines
 
 PRICES = {
@@ -179,16 +180,15 @@ def _binomial(rng: random.Random, n: float, p: float) -> float:
 
 
 def openmetrics(scenarios: list[AgentScenario]) -> str:
-    families: dict[str, list[str]] = {"agent_requests": [], "agent_request_duration_seconds": []}
+    families: dict[str, list[str]] = {om.REQUESTS_FAMILY: [], om.DURATION_FAMILY: []}
     for scenario in scenarios:
         for version, traffic in ((CANARY, scenario.canary), (STABLE, scenario.stable)):
             counters, histogram = track_lines(scenario.agent_id, version, Traffic(traffic.rps))
-            families["agent_requests"] += counters
-            families["agent_request_duration_seconds"] += histogram
+            families[om.REQUESTS_FAMILY] += counters
+            families[om.DURATION_FAMILY] += histogram
             for name, found in agent_lines(scenario.agent_id, version, traffic).items():
                 families.setdefault(name.removesuffix("_total"), []).extend(found)
-    out = []
-    for family, found in families.items():
-        kind = "histogram" if family == "agent_request_duration_seconds" else "counter"
-        out += [f"# TYPE {family} {kind}", *found]
-    return "\n".join([*out, "# EOF", ""])
+    return om.document(
+        (family, "histogram" if family == om.DURATION_FAMILY else "counter", found)
+        for family, found in families.items()
+    )

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from conventions.metrics import REQUESTS
+from testing import openmetrics as om
 from tests.gates.scenarios import LATENCY, NAMESPACE, TENANT
 
 RELEASE_START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -47,23 +49,23 @@ def _lines(agent_id: str, version: str, rps: float, error_rate: Callable[[float]
     start = int((RELEASE_START - HISTORY).timestamp())
     end = int((RELEASE_START + SPAN).timestamp())
     requests = errors = 0.0
+
+    def series(**extra: str) -> str:
+        return om.labels(NAMESPACE, TENANT, agent_id, version, capability="answer", **extra)
+
     for ts in range(start, end + 1, STEP_SECONDS):
         minute = (ts - RELEASE_START.timestamp()) / 60
         batch = rps * STEP_SECONDS
         requests += batch
         errors += batch * error_rate(minute)
-        labels = f'namespace="{NAMESPACE}",agent_id="{agent_id}",version="{version}",tenant_id="{TENANT}"'
         ok = int(requests) - int(errors)
         counters += [
-            f'agent_requests_total{{{labels},capability="answer",status="ok"}} {ok} {ts}',
-            f'agent_requests_total{{{labels},capability="answer",status="error"}} {int(errors)} {ts}',
+            f"{REQUESTS.name}{series(status='ok')} {ok} {ts}",
+            f"{REQUESTS.name}{series(status='error')} {int(errors)} {ts}",
         ]
         for le, below in [*LATENCY.items(), ("+Inf", 1.0)]:
-            histogram.append(
-                f'agent_request_duration_seconds_bucket{{{labels},capability="answer",le="{le}"}} '
-                f"{int(requests * below)} {ts}"
-            )
-        histogram.append(f'agent_request_duration_seconds_count{{{labels},capability="answer"}} {int(requests)} {ts}')
+            histogram.append(f"{om.BUCKET}{series(le=le)} {int(requests * below)} {ts}")
+        histogram.append(f"{om.COUNT}{series()} {int(requests)} {ts}")
     return counters, histogram
 
 
@@ -81,13 +83,4 @@ def openmetrics(releases: list[Release]) -> str:
     # OpenMetrics wants each metric family's samples together, in time order per series.
     counters.sort(key=lambda line: (line.rsplit(" ", 2)[0], int(line.rsplit(" ", 1)[1])))
     histogram.sort(key=lambda line: (line.rsplit(" ", 2)[0], int(line.rsplit(" ", 1)[1])))
-    return "\n".join(
-        [
-            "# TYPE agent_requests counter",
-            *counters,
-            "# TYPE agent_request_duration_seconds histogram",
-            *histogram,
-            "# EOF",
-            "",
-        ]
-    )
+    return om.slo_document(counters, histogram)

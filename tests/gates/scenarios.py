@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from conventions.metrics import REQUESTS
 from gates.stage_clock import format_time
+from testing import openmetrics as om
 
 NAMESPACE = "acme-prod"
 TENANT = "acme"
@@ -156,8 +158,7 @@ def _cumulative(traffic: Traffic, seed: str) -> list[tuple[int, float, float]]:
 
 
 def _labels(agent_id: str, version: str, **extra: str) -> str:
-    pairs = {"namespace": NAMESPACE, "agent_id": agent_id, "version": version, "tenant_id": TENANT, **extra}
-    return "{" + ",".join(f'{k}="{v}"' for k, v in pairs.items()) + "}"
+    return om.labels(NAMESPACE, TENANT, agent_id, version, **extra)
 
 
 def _samples(name: str, labels: str, points: list[tuple[int, float, float]], value, reset_at) -> list[str]:
@@ -190,7 +191,7 @@ def track_lines(agent_id: str, version: str, traffic: Traffic) -> tuple[list[str
         return extra * min(1.0, max(0.0, (since - 60 * minute) / 60))
 
     def counter(labels: str, value) -> list[str]:
-        return _samples("agent_requests_total", labels, points, value, traffic.reset_at)
+        return _samples(REQUESTS.name, labels, points, value, traffic.reset_at)
 
     for capability in CAPABILITIES:
         split = {
@@ -209,14 +210,14 @@ def track_lines(agent_id: str, version: str, traffic: Traffic) -> tuple[list[str
             )
         for le, share in [*traffic.bucket_shares().items(), ("+Inf", 1.0)]:
             histogram += _samples(
-                "agent_request_duration_seconds_bucket",
+                om.BUCKET,
                 _labels(agent_id, version, capability=capability, le=le),
                 points,
                 lambda total, _since, share=share: total * per_capability * share,
                 traffic.reset_at,
             )
         histogram += _samples(
-            "agent_request_duration_seconds_count",
+            om.COUNT,
             _labels(agent_id, version, capability=capability),
             points,
             lambda total, _since: total * per_capability,
@@ -233,16 +234,7 @@ def openmetrics(scenarios: list[Scenario]) -> str:
                 c, h = track_lines(scenario.agent_id, version, traffic)
                 counters += c
                 histogram += h
-    return "\n".join(
-        [
-            "# TYPE agent_requests counter",
-            *counters,
-            "# TYPE agent_request_duration_seconds histogram",
-            *histogram,
-            "# EOF",
-            "",
-        ]
-    )
+    return om.slo_document(counters, histogram)
 
 
 def stage_started_at() -> str:
