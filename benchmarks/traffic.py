@@ -1,4 +1,5 @@
-"""Canary-vs-stable traffic with known truth, per minute, for the gate-quality benchmark.
+"""Canary-vs-stable traffic with known truth, per minute, for the gate-quality benchmark (the model is
+`testing.traffic`'s, with this benchmark's healthy profile).
 
 Each rollout is one agent id (`rollout-<n>`), so thousands of rollouts live in one TSDB as distinct label
 values. Counts are drawn per minute (Poisson requests, binomial events), which is what both evaluation
@@ -16,6 +17,8 @@ import numpy as np
 from conventions.metrics import REQUESTS
 from gates.stage_clock import format_time
 from testing import openmetrics as om
+from testing.traffic import BURST_CHANCE as BURST_CHANCE
+from testing.traffic import Profile, Truth, draw_rollouts
 
 NAMESPACE = "bench-prod"
 TENANT = "bench"
@@ -28,33 +31,13 @@ HISTORY_MINUTES = 5
 ERROR_RATE = 0.003
 SLOW_SHARE = 0.006
 VERY_SLOW_SHARE = 0.001
-# Bursty errors: in 5% of minutes a track fails `burst_factor` x its rate, the other minutes less, same mean.
-BURST_CHANCE = 0.05
+HEALTHY = Profile(ERROR_RATE, SLOW_SHARE, VERY_SLOW_SHARE)
 EVENTS = ("requests", "errors", "slow", "very_slow")
 
 
-@dataclass(frozen=True)
-class Truth:
-    """What the canary really is, relative to stable."""
-
-    name: str
-    error_factor: float = 1.0
-    slow_factor: float = 1.0
-    burst_factor: float = 1.0  # > 1: errors come in bursts (see BURST_CHANCE), in both tracks independently
-    missing: str | None = None  # "canary" or "stable": that track has no series at all
-
-    @property
-    def bursty(self) -> bool:
-        return self.burst_factor > 1
-
-    @property
-    def healthy(self) -> bool:
-        return self.error_factor == 1.0 and self.slow_factor == 1.0 and self.missing is None
-
-    @property
-    def regression(self) -> float:
-        """The larger of the two multipliers: ≥ 1.5 is a regression the gate must catch."""
-        return max(self.error_factor, self.slow_factor)
+def _slow(name: str, factor: float) -> Truth:
+    """The slow tail moves as a whole: the share slower than 2 s grows with the share slower than 0.5 s."""
+    return Truth(name, slow_factor=factor, very_slow_factor=factor)
 
 
 TRUTHS: tuple[Truth, ...] = (
@@ -63,9 +46,9 @@ TRUTHS: tuple[Truth, ...] = (
     Truth("errors 1.5x", error_factor=1.5),
     Truth("errors 2x", error_factor=2.0),
     Truth("errors 5x", error_factor=5.0),
-    Truth("slow share 1.3x", slow_factor=1.3),
-    Truth("slow share 2x", slow_factor=2.0),
-    Truth("slow share 5x", slow_factor=5.0),
+    _slow("slow share 1.3x", 1.3),
+    _slow("slow share 2x", 2.0),
+    _slow("slow share 5x", 5.0),
     Truth("healthy, 10x error bursts", burst_factor=10.0),
     Truth("errors 2x, 10x error bursts", error_factor=2.0, burst_factor=10.0),
     Truth("healthy, 3x error bursts", burst_factor=3.0),
@@ -90,62 +73,17 @@ class Rollouts:
         return None if counts is None else counts[:, :minute, :].sum(axis=1)
 
 
-def _track(
-    rng: np.random.Generator, per_minute: float, rollouts: int, minutes: int, error_factor: float, slow_factor: float
-) -> np.ndarray:
-    shape = (rollouts, minutes)
-    requests = rng.poisson(per_minute, shape)
-    error_rate = np.full(shape, ERROR_RATE * error_factor)
-    return np.stack(_events(rng, requests, error_rate, slow_factor), axis=-1)
-
-
-def _events(
-    rng: np.random.Generator, requests: np.ndarray, error_rate: np.ndarray, slow_factor: float
-) -> tuple[np.ndarray, ...]:
-    errors = rng.binomial(requests, np.clip(error_rate, 0, 1))
-    slow = rng.binomial(requests, SLOW_SHARE * slow_factor)
-    # Very slow requests are a subset of the slow ones, as in a histogram.
-    very_slow = rng.binomial(slow, min(1.0, VERY_SLOW_SHARE / SLOW_SHARE))
-    return requests, errors, slow, very_slow
-
-
-def _bursty_track(
-    rng: np.random.Generator,
-    per_minute: float,
-    rollouts: int,
-    minutes: int,
-    error_factor: float,
-    slow_factor: float,
-    burst_factor: float,
-) -> np.ndarray:
-    shape = (rollouts, minutes)
-    requests = rng.poisson(per_minute, shape)
-    burst = rng.random(shape) < BURST_CHANCE
-    quiet = (1 - BURST_CHANCE * burst_factor) / (1 - BURST_CHANCE)
-    error_rate = ERROR_RATE * error_factor * np.where(burst, burst_factor, quiet)
-    return np.stack(_events(rng, requests, error_rate, slow_factor), axis=-1)
-
-
 def generate(
     truth: Truth, canary_per_5m: int, rollouts: int, minutes: int, seed: int, canary_weight: float
 ) -> Rollouts:
     """`rollouts` independent rollouts of `minutes` minutes with the canary at `canary_weight` of traffic."""
     rng = np.random.default_rng(seed)
-    canary_per_minute = canary_per_5m / 5
-    stable_per_minute = canary_per_minute * (1 - canary_weight) / canary_weight
-    if truth.bursty:
-        canary = _bursty_track(
-            rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor, truth.burst_factor
-        )
-        stable = _bursty_track(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0, truth.burst_factor)
-    else:
-        canary = _track(rng, canary_per_minute, rollouts, minutes, truth.error_factor, truth.slow_factor)
-        stable = _track(rng, stable_per_minute, rollouts, minutes, 1.0, 1.0)
+    canary, stable = draw_rollouts(rng, truth, HEALTHY, canary_per_5m / 5, canary_weight, (rollouts, minutes))
     return Rollouts(
         truth,
         canary_per_5m,
-        None if truth.missing == "canary" else canary,
-        None if truth.missing == "stable" else stable,
+        None if truth.missing == "canary" else np.stack(canary, axis=-1),
+        None if truth.missing == "stable" else np.stack(stable, axis=-1),
     )
 
 

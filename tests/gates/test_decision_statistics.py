@@ -6,13 +6,15 @@ A cell passes when its measured rate is within the configured rate plus three st
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from benchmarks import gate_grid
 from gates.decision import MIN_EVENTS, Proportion, Track, compare, decide
 from settings.gates import SloGateCriteria
-from tests.gates.simulation import Truth, simulate
+from testing.traffic import Profile, Truth
+from tests.gates.simulation import HEALTHY, simulate
 
 ROLLOUTS = 2000
 CRITERIA = SloGateCriteria()
@@ -20,14 +22,14 @@ TRAFFIC = [50, 500, 5000, 50000]  # canary requests per 5 minutes at 5% weight
 SCHEDULES = {"once at the minimum duration": [2], "every 5 minutes for an hour": list(range(1, 13))}
 
 REGRESSIONS = {
-    "errors 1.5x stable": Truth(error_factor=1.5),
-    "share slower than 0.5s 1.5x stable": Truth(slow_factor=1.5),
-    "error rate at the 0.5% SLO limit": Truth(error_rate=0.005),
-    "share slower than 2s at the 1% SLO limit": Truth(very_slow_share=0.01),
+    "errors 1.5x stable": (Truth(error_factor=1.5), HEALTHY),
+    "share slower than 0.5s 1.5x stable": (Truth(slow_factor=1.5), HEALTHY),
+    "error rate at the 0.5% SLO limit": (Truth(), replace(HEALTHY, error_rate=0.005)),
+    "share slower than 2s at the 1% SLO limit": (Truth(), replace(HEALTHY, very_slow_share=0.01)),
 }
-HEALTHY = {
-    "equal to stable": Truth(),
-    "at the tolerance (errors 1.1x, slow 1.2x)": Truth(error_factor=1.1, slow_factor=1.2),
+HEALTHY_CANARIES = {
+    "equal to stable": (Truth(), HEALTHY),
+    "at the tolerance (errors 1.1x, slow 1.2x)": (Truth(error_factor=1.1, slow_factor=1.2), HEALTHY),
 }
 
 
@@ -35,24 +37,28 @@ def allowed(rate: float) -> float:
     return rate + 3 * math.sqrt(rate * (1 - rate) / ROLLOUTS)
 
 
-def cells(truths: dict[str, Truth]) -> list:
+def cells(truths: dict[str, tuple[Truth, Profile]]) -> list:
     return [
-        pytest.param(truth, level, looks, id=f"{name}, {level} canary requests per 5m, {schedule}")
-        for name, truth in truths.items()
+        pytest.param(truth, profile, level, looks, id=f"{name}, {level} canary requests per 5m, {schedule}")
+        for name, (truth, profile) in truths.items()
         for level in TRAFFIC
         for schedule, looks in SCHEDULES.items()
     ]
 
 
-@pytest.mark.parametrize(("truth", "level", "looks"), cells(REGRESSIONS))
-def test_a_regression_passes_at_most_the_false_pass_rate(truth: Truth, level: int, looks: list[int]) -> None:
-    outcomes = simulate(truth, level, looks, ROLLOUTS, seed=level)
+@pytest.mark.parametrize(("truth", "profile", "level", "looks"), cells(REGRESSIONS))
+def test_a_regression_passes_at_most_the_false_pass_rate(
+    truth: Truth, profile: Profile, level: int, looks: list[int]
+) -> None:
+    outcomes = simulate(truth, level, looks, ROLLOUTS, seed=level, profile=profile)
     assert outcomes["pass"] / ROLLOUTS <= allowed(CRITERIA.false_pass_rate), outcomes
 
 
-@pytest.mark.parametrize(("truth", "level", "looks"), cells(HEALTHY))
-def test_a_healthy_canary_fails_at_most_the_false_fail_rate(truth: Truth, level: int, looks: list[int]) -> None:
-    outcomes = simulate(truth, level, looks, ROLLOUTS, seed=level + 1)
+@pytest.mark.parametrize(("truth", "profile", "level", "looks"), cells(HEALTHY_CANARIES))
+def test_a_healthy_canary_fails_at_most_the_false_fail_rate(
+    truth: Truth, profile: Profile, level: int, looks: list[int]
+) -> None:
+    outcomes = simulate(truth, level, looks, ROLLOUTS, seed=level + 1, profile=profile)
     assert outcomes["fail"] / ROLLOUTS <= allowed(CRITERIA.false_fail_rate), outcomes
 
 
