@@ -196,19 +196,45 @@ def test_the_rollback_up_waits_out_the_stack_lock_instead_of_failing() -> None:
     assert "set -o pipefail" in step["run"]
 
 
-def test_every_up_and_the_gate_report_have_a_kubeconfig_for_the_api_server_proxy() -> None:
-    """The gates reach Prometheus through the API server (gates/transport.py), so the runner needs one."""
+def previews(job: dict) -> bool:
+    return any(
+        "pulumi/actions" in s.get("uses", "") and (s.get("with") or {}).get("command") == "preview"
+        for s in job.get("steps", [])
+    )
+
+
+def test_every_up_preview_and_gate_report_have_a_kubeconfig_first() -> None:
+    """The gates reach Prometheus through the API server (gates/transport.py) and a preview's server-side
+    dry-run needs the cluster, so the runner needs one before either runs."""
+    pull_request = yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"]
     checked = {
         **up_jobs(),
-        "pull-request.yml:render": yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"][
-            "render"
-        ],
+        "pull-request.yml:render": pull_request["render"],
+        **{f"pull-request.yml:{n}": j for n, j in pull_request.items() if previews(j)},
     }
+    assert any(previews(job) for job in checked.values())
     for name, job in checked.items():
         runs = [step.get("run", "") for step in job["steps"]]
-        kube = next((i for i, run in enumerate(runs) if "aws eks update-kubeconfig" in run), None)
-        gate = next(i for i, step in enumerate(job["steps"]) if runs_up({"steps": [step]}) or "gates.cli" in runs[i])
+        kube = next((i for i, run in enumerate(runs) if ".github/scripts/kubeconfig.py" in run), None)
+        gate = next(
+            i
+            for i, step in enumerate(job["steps"])
+            if runs_up({"steps": [step]}) or previews({"steps": [step]}) or "gates.cli" in runs[i]
+        )
         assert kube is not None and kube <= gate, name
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_kubeconfig_context_is_the_one_the_program_selects(stack: str) -> None:
+    """The Kubernetes provider selects `cluster.context` by name when the stack file sets it (dev); the
+    gates read the current context, which update-kubeconfig sets to the alias."""
+    from settings.stack_file import load
+
+    cluster = load(stack).cluster
+    argv = script("kubeconfig").command(stack)
+    assert argv[:3] == ["aws", "eks", "update-kubeconfig"]
+    assert argv[argv.index("--name") + 1] == cluster.name
+    assert argv[argv.index("--alias") + 1] == (cluster.context or stack)
 
 
 def test_the_pull_request_gate_report_passes_the_stack_state() -> None:

@@ -92,8 +92,11 @@ def grants(objects: Iterable[dict[str, Any]], groups: set[str], users: set[str] 
             yield Grant(namespace, rule, via)
 
 
-def allowed(held: Iterable[Grant], verb: str, group: str, resource: str, namespace: str) -> list[str]:
-    """The bindings that allow the request (empty: denied)."""
+def allowed(
+    held: Iterable[Grant], verb: str, group: str, resource: str, namespace: str, name: str | None = None
+) -> list[str]:
+    """The bindings that allow the request (empty: denied). With `name`, `resourceNames` apply as RBAC applies
+    them (`ResourceNameMatches`: an empty list matches every name)."""
     return [
         g.via
         for g in held
@@ -101,6 +104,7 @@ def allowed(held: Iterable[Grant], verb: str, group: str, resource: str, namespa
         and _matches(g.rule.get("verbs") or [], verb)
         and _matches(g.rule.get("apiGroups") or [], group)
         and resource_matches(g.rule.get("resources") or [], resource)
+        and (name is None or not g.rule.get("resourceNames") or name in g.rule["resourceNames"])
     ]
 
 
