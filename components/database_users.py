@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
-from conventions.labels import MANAGED_BY, MANAGER, POD_SECURITY
+from conventions.labels import MANAGED_BY, MANAGER, pod_security_labels
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
-RUN_AS = 1000
+RUN_AS = 10001
+"""Above the host's user range (CKV_K8S_40: UID >= 10000), so the Job shares no UID with a node account."""
 FETCH = """set -eu
 aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$MASTER_SECRET_ARN" \\
   --query SecretString --output text > /work/master.json
@@ -78,6 +79,7 @@ class DatabaseUsersConfig(AwsConfig):
     oidc_issuer: Any
     image: str
     aws_cli_image: str
+    pod_security_version: str = Field(description="Kubernetes minor version the Pod Security labels pin.")
     targets: list[BootstrapTarget] = Field(min_length=1)
 
 
@@ -96,6 +98,7 @@ def _restricted_container(
             "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
@@ -139,10 +142,7 @@ class DatabaseUsers(pulumi.ComponentResource):
             kind="Namespace",
             metadata={
                 "name": config.namespace,
-                "labels": {
-                    f"{POD_SECURITY}/enforce": "restricted",
-                    MANAGED_BY: MANAGER,
-                },
+                "labels": {MANAGED_BY: MANAGER, **pod_security_labels("restricted", config.pod_security_version)},
             },
             opts=child,
         )
@@ -172,6 +172,8 @@ class DatabaseUsers(pulumi.ComponentResource):
                 "namespace": config.namespace,
                 "annotations": {IRSA_ANNOTATION: role.arn},
             },
+            # The Job calls AWS through the IRSA webhook's own projected token, never the Kubernetes API.
+            automountServiceAccountToken=False,
             opts=in_ns,
         )
         self.job_names = []
@@ -211,8 +213,15 @@ class DatabaseUsers(pulumi.ComponentResource):
                         "metadata": {"labels": {"app": "db-users", "database": target.name}},
                         "spec": {
                             "serviceAccountName": SERVICE_ACCOUNT,
+                            "automountServiceAccountToken": False,
                             "restartPolicy": "OnFailure",
-                            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                            "securityContext": {
+                                "runAsNonRoot": True,
+                                "runAsUser": RUN_AS,
+                                "runAsGroup": RUN_AS,
+                                "fsGroup": RUN_AS,
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
                             "initContainers": [
                                 _restricted_container("fetch-master-secret", config.aws_cli_image, FETCH, env, work)
                             ],

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from conventions.labels import MANAGED_BY, MANAGER, TENANT_ID
 from settings.names import AgentSecretKeys
 
 ESO_API = "external-secrets.io/v1"
@@ -129,6 +130,7 @@ class TenantDataAccess(pulumi.ComponentResource):
             metadata={
                 "name": READER_ACCOUNT,
                 "namespace": config.namespace,
+                "labels": {TENANT_ID: config.tenant_id, MANAGED_BY: MANAGER},
                 "annotations": {IRSA_ANNOTATION: reader.arn},
             },
             automountServiceAccountToken=False,

@@ -23,7 +23,15 @@ from components.base.network_policy import (
     public_https_egress,
     tcp,
 )
-from conventions.labels import DATA_RESIDENCY, ENVIRONMENT, MANAGED_BY, MANAGER, POD_SECURITY, SLA_TIER, TENANT_ID
+from conventions.labels import (
+    DATA_RESIDENCY,
+    ENVIRONMENT,
+    MANAGED_BY,
+    MANAGER,
+    SLA_TIER,
+    TENANT_ID,
+    pod_security_labels,
+)
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.feature_flags import TenantFlags
 from settings.tenancy import CpuMemory, LimitRange, Quota
@@ -182,7 +190,6 @@ class TenantNamespace(pulumi.ComponentResource):
 
     def labels(self) -> dict[str, str]:
         a = self._args
-        version = f"v{a.pod_security_version}"
         labels = {
             TENANT_ID: a.tenant_id,
             ENVIRONMENT: a.environment,
@@ -190,10 +197,7 @@ class TenantNamespace(pulumi.ComponentResource):
             DATA_RESIDENCY: a.data_residency,
             MANAGED_BY: MANAGER,
         }
-        for mode in ("enforce", "audit", "warn"):
-            labels[f"{POD_SECURITY}/{mode}"] = "restricted"
-            labels[f"{POD_SECURITY}/{mode}-version"] = version
-        return labels
+        return {**labels, **pod_security_labels("restricted", a.pod_security_version)}
 
     def _meta(self, name: str) -> dict[str, object]:
         return {

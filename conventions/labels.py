@@ -16,3 +16,18 @@ MANAGER = "pulumi"
 """The value of MANAGED_BY on every object this program owns."""
 POD_SECURITY = "pod-security.kubernetes.io"
 """Prefix of the Pod Security admission labels: `<prefix>/<mode>` and `<prefix>/<mode>-version`."""
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
+
+
+def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
+    """Pod Security labels for every mode, each pinned to the cluster's minor version (`1.31` -> `v1.31`).
+
+    Unpinned, `enforce-version` defaults to `latest`: a control-plane upgrade would change what admission
+    refuses before anyone reviewed it (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
+    """
+    version = f"v{kubernetes_version}"
+    labels = {}
+    for mode in POD_SECURITY_MODES:
+        labels[f"{POD_SECURITY}/{mode}"] = level
+        labels[f"{POD_SECURITY}/{mode}-version"] = version
+    return labels

@@ -508,6 +508,7 @@ def build_database_users(s: StackSettings, platform: Foundation, sites: list[Sit
             oidc_issuer=platform.cluster.oidc_issuer,
             image=s.data.bootstrap_image,
             aws_cli_image=s.data.aws_cli_image,
+            pod_security_version=s.cluster.kubernetes_version,
             targets=[target for data in sites for target in data.databases.targets],
         ),
         opts=_cluster_opts(platform),
