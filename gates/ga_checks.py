@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from planning.rollout import max_exposed
+from settings.canary import max_exposed
 from settings.gates import GaGate, RolloutChecklist
 
 

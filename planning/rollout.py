@@ -15,7 +15,7 @@ from typing import Literal
 from planning.feature_flags import cohort_bucket
 from planning.release import OnTimeout, StagePlan
 from settings.agents import Agent, ConfigBundle, Dimension, Track, canary_changes, canary_image
-from settings.canary import CanaryPolicy
+from settings.canary import CanaryPolicy, max_exposed
 from settings.slo import seconds
 from settings.tenancy import Environment
 
@@ -148,10 +148,6 @@ def exposed_tenants(
     if environment == "prod":
         chosen = chosen[: max_exposed(len(agent.tenants), policy.max_tenant_exposure_pct)]
     return tuple(t for t in agent.tenants if t in chosen)
-
-
-def max_exposed(tenants: int, pct: float) -> int:
-    return max(1, math.floor(tenants * pct / 100 + 1e-9))
 
 
 def plan_rollout(

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from conventions.labels import AGENT_ID, TENANT_ID, TRACK
-from planning.rollout import max_exposed
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
 from settings import StackSettings
 from settings.agents import Agent
+from settings.canary import max_exposed
 
 PROMETHEUS_RULE = "PrometheusRule"
 AGENT_LABEL = AGENT_ID

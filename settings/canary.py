@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field
@@ -40,6 +41,12 @@ class CanaryPolicy(Settings):
         description="Blue-green: minimum time green serves alone, judged against blue, before the gate may pass "
         "and replace blue; it times out after max_duration_factor x this.",
     )
+
+
+def max_exposed(tenants: int, pct: float) -> int:
+    """How many of `tenants` a canary capped at `pct` percent reaches: the share rounded down, but at least one.
+    The rollout plan, the policy pack and the GA checklist all count exposure this way."""
+    return max(1, math.floor(tenants * pct / 100 + 1e-9))
 
 
 class ReleaseControl(Settings):

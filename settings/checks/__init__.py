@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from settings.base import DNS1123_LABEL
 from settings.checks.addons import RULES as ADDON_RULES
 from settings.checks.data import RULES as DATA_RULES
+from settings.checks.ga import RULES as GA_RULES
 from settings.checks.identifiers import RULES as IDENTIFIER_RULES
 from settings.checks.observability import RULES as OBSERVABILITY_RULES
 from settings.checks.resources import RULES as RESOURCE_RULES
@@ -123,6 +124,7 @@ RULES: list[Rule] = [
     *ADDON_RULES,
     *DATA_RULES,
     *WORKLOAD_RULES,
+    *GA_RULES,
     *OBSERVABILITY_RULES,
     *IDENTIFIER_RULES,
     *RESOURCE_RULES,

@@ -21,8 +21,6 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
     pg, redis, backup = s.data.postgres, s.data.redis, s.backups.aws_backup
     off = "is off; prod requires it (allowed: true)"
     for path, on, what in (
-        ("data.postgres.storage_encrypted", pg.storage_encrypted, "unencrypted storage"),
-        ("data.redis.at_rest_encryption", redis.at_rest_encryption, "unencrypted storage"),
         ("data.postgres.deletion_protection", pg.deletion_protection, "deletion protection"),
         ("data.postgres.multi_az", pg.multi_az, "Multi-AZ"),
         ("data.redis.multi_az", redis.multi_az, "Multi-AZ"),
@@ -65,6 +63,21 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
             "data.replication_region",
             f"{s.data.replication_region!r} is the primary region; prod requires a different region for DR copies",
         )
+
+
+def storage_is_encrypted(s: StackSettings) -> Iterator[Problem]:
+    """In every stack, as the policy pack's storage-encryption rule requires of the resources: refused here,
+    before anything registers or is written, and the rule stays as a second line."""
+    for path, on, what in (
+        ("data.postgres.storage_encrypted", s.data.postgres.storage_encrypted, "PostgreSQL storage"),
+        ("data.redis.at_rest_encryption", s.data.redis.at_rest_encryption, "Redis storage and snapshots"),
+    ):
+        if not on:
+            yield Problem(
+                path,
+                f"false leaves {what} unencrypted at rest; every stack requires encryption with the stack's KMS "
+                "key: set it to true (allowed: true)",
+            )
 
 
 def prod_keeps_the_cohort_cap(s: StackSettings) -> Iterator[Problem]:
@@ -200,6 +213,7 @@ def alarm_subscription_can_confirm(s: StackSettings) -> Iterator[Problem]:
 
 RULES = [
     alarm_subscription_can_confirm,
+    storage_is_encrypted,
     prod_refuses_unsafe_data,
     prod_keeps_the_cohort_cap,
     backup_window_clears_maintenance,

@@ -272,29 +272,6 @@ def replica_bounds(s: StackSettings) -> Iterator[Problem]:
             )
 
 
-def ga_rollout_mode_holds(s: StackSettings) -> Iterator[Problem]:
-    """The GA readiness gate of a prod `ga` agent fails on these settings alone (gates/ga_checks.py
-    `_rollout_mode`); refused here so `up` never meets them."""
-    if s.environment != "prod":
-        return
-    for index, agent in enumerate(s.agents):
-        if agent.lifecycle_stage != "ga":
-            continue
-        mode = s.gates.ga.checklist_for(agent.id).rollout_mode
-        if mode.require_shadow_period and s.canary.weights[0] != 0:
-            yield Problem(
-                "canary.weights",
-                f"{s.canary.weights} has no shadow stage, but the rollout checklist of GA agent {agent.id!r} "
-                "requires one: start the weights with 0 (and set canary.shadow_duration)",
-            )
-        if agent.rollout.strategy != mode.initial:
-            yield Problem(
-                f"agents[{index}].rollout.strategy",
-                f"{agent.rollout.strategy!r} but the rollout checklist of this GA agent requires {mode.initial!r}; "
-                f"use {mode.initial} (or change gates.ga.checklist.rollout_mode.initial)",
-            )
-
-
 RULES = [
     sessions_need_sticky_routing,
     limits_fit_tenant_quota,
@@ -308,5 +285,4 @@ RULES = [
     certificates_within_lets_encrypt_limits,
     env_is_not_standard_or_secret,
     replica_bounds,
-    ga_rollout_mode_holds,
 ]

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from planning.rollout import max_exposed, plan_rollout
+from planning.rollout import plan_rollout
 from settings.agents import Agent
-from settings.canary import CanaryPolicy
+from settings.canary import CanaryPolicy, max_exposed
 from settings.slo import seconds
 
 

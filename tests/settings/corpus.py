@@ -563,6 +563,37 @@ def named(stack: str) -> Iterator[Mutant]:
         "data.postgres.deletion_protection",
     )
     yield case("transit-encryption-off", _deep("data.redis.transit_encryption", False), "data.redis.transit_encryption")
+    # refused by settings before anything is written (before: only by the policy pack or the GA gate, after it)
+    yield case(
+        "storage-unencrypted", _deep("data.postgres.storage_encrypted", False), "data.postgres.storage_encrypted"
+    )
+    yield case(
+        "redis-storage-unencrypted", _deep("data.redis.at_rest_encryption", False), "data.redis.at_rest_encryption"
+    )
+    if stack == "prod":  # the GA checklist holds prod `ga` agents: research-assistant, agents[2]
+        yield case("ga-no-slo-objectives", _deep("slo.latency", []), "slo.latency")
+        yield case("ga-stack-policy-block", _deep("canary.policy", "block"), "canary.policy")
+        yield case(
+            "ga-agent-policy-block",
+            lambda r: r["agents"][2].setdefault("rollout", {}).update(policy="block"),
+            "agents[2].rollout.policy",
+        )
+        yield case(
+            "ga-agent-blue-green",
+            lambda r: r["agents"][2].setdefault("rollout", {}).update(strategy="blue_green"),
+            "agents[2].rollout.strategy",
+        )
+        yield case("ga-no-shadow-stage", _deep("canary.weights", [5, 25, 50, 100]), "canary.weights")
+
+        def over_agent_cap(raw: dict[str, Any]) -> None:
+            extra = [f"t{i:02d}" for i in range(36)]
+            raw["tenants"] += [{"id": t} for t in extra]
+            raw["agents"][2]["tenants"] += extra
+            _deep("gates.ga.checklists", {"research-assistant": {"rollout_mode": {"max_tenant_exposure_pct": 2.5}}})(
+                raw
+            )
+
+        yield case("ga-exposure-over-agent-checklist", over_agent_cap, "canary.max_tenant_exposure_pct")
     # credentials in non-secret fields
     yield case(
         "openai-key-in-env",

@@ -49,17 +49,19 @@ def both(*edits: Edit) -> Edit:
 P = "Pulumi.prod.yaml: agent-platform:"
 D = "Pulumi.dev.yaml: agent-platform:"
 CASES = [
-    pytest.param(
-        "prod",
-        setter("data.postgres.storage_encrypted", False),
-        f"{P}data.postgres.storage_encrypted: unencrypted storage is off; prod requires it (allowed: true)",
-        id="prod refuses unencrypted database storage",
-    ),
-    pytest.param(
-        "prod",
-        setter("data.redis.at_rest_encryption", False),
-        f"{P}data.redis.at_rest_encryption: unencrypted storage is off; prod requires it (allowed: true)",
-        id="prod refuses unencrypted cache storage",
+    *(
+        pytest.param(
+            stack,
+            setter(path, False),
+            f"Pulumi.{stack}.yaml: agent-platform:{path}: false leaves {what} unencrypted at rest; every stack "
+            "requires encryption with the stack's KMS key: set it to true (allowed: true)",
+            id=f"{stack} refuses unencrypted {path}",
+        )
+        for stack in ("dev", "staging", "prod")
+        for path, what in (
+            ("data.postgres.storage_encrypted", "PostgreSQL storage"),
+            ("data.redis.at_rest_encryption", "Redis storage and snapshots"),
+        )
     ),
     pytest.param(
         "prod",

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from planning.rollout import exposed_tenants, max_exposed, outcome, plan_rollout
+from planning.rollout import exposed_tenants, outcome, plan_rollout
 from settings import SettingsError, validate
 from settings.agents import Agent
-from settings.canary import CanaryPolicy
+from settings.canary import CanaryPolicy, max_exposed
 from tests.settings.test_settings import stack_raw
 
 

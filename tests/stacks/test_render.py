@@ -254,18 +254,27 @@ def test_addons_are_pinned_helm_releases_when_installed(rendered: Callable[[str]
     assert not any(r["type"] == "kubernetes:helm.sh/v3:Release" for r in load_resources(rendered("dev")))
 
 
-def test_render_runs_the_policy_pack_and_fails_on_a_mandatory_violation(tmp_path: Path) -> None:
+def test_render_runs_the_policy_pack_and_fails_on_a_mandatory_violation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pack is the second line: with the settings rule that refuses unencrypted storage taken out (a hole in
+    settings validation), the render still fails on the pack's storage-encryption rule."""
+    from settings import checks
+    from settings.checks.data import storage_is_encrypted
+    from stacks import render
+
     project = project_copy(tmp_path)
 
-    # Settings refuse unencrypted storage only in prod; the pack refuses it in every stack.
     def unencrypted(config: dict) -> None:
         config["agent-platform:data"]["postgres"]["storage_encrypted"] = False
 
     edit_stack(project, "dev", unencrypted)
-    result = render_stack("dev", tmp_path / "out", cwd=project)
-    assert result.returncode == 1
-    assert "[mandatory] storage-encryption: agent-platform-dev-instance" in result.stdout
-    assert (tmp_path / "out" / "dev" / "resources.json").exists()  # written, so the violation can be inspected
+    monkeypatch.setattr(checks, "RULES", [rule for rule in checks.RULES if rule is not storage_is_encrypted])
+    out = tmp_path / "out"
+    code = render.main(["dev", "--out", str(out), "--stack-file", str(project / "Pulumi.dev.yaml")])
+    assert code == 1
+    assert "[mandatory] storage-encryption: agent-platform-dev-instance" in capsys.readouterr().out
+    assert (out / "dev" / "resources.json").exists()  # written, so the violation can be inspected
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -359,19 +368,20 @@ def test_diff_against_a_missing_folder_is_one_line_and_writes_nothing(tmp_path: 
     assert not (out / "dev").exists()
 
 
-def test_render_shows_a_ga_gate_that_fails_on_settings_and_exits_non_zero(tmp_path: Path) -> None:
-    """A prod `ga` agent's gate fails the `up` when the settings break the checklist (here: no rollback
-    policy); the offline render shows that verdict instead of `pass`. (A missing shadow stage is refused by
-    settings validation already.)"""
+def test_a_ga_checklist_item_the_settings_break_is_refused_before_the_render_writes(tmp_path: Path) -> None:
+    """A prod `ga` agent's gate would fail the `up` on these settings alone (here: no rollback policy), so
+    settings validation refuses them with one line and the render writes nothing (tests/settings/test_ga_checks.py
+    holds every checklist item)."""
     project = project_copy(tmp_path)
     edit_stack(project, "prod", lambda c: c["agent-platform:canary"].update(policy="block"))
     out = tmp_path / "out"
     result = render_stack("prod", out, cwd=project)
     assert result.returncode == 1
-    assert "GA readiness gate research-assistant: FAIL on the stack settings alone" in result.stderr
-    assert "FAIL require.rollback_plan" in result.stderr
-    outputs = json.loads((out / "prod" / "outputs.json").read_text())
-    assert outputs["agents"]["research-assistant"]["ga_gate_verdict"] == "fail"
+    assert result.stderr.strip().splitlines() == [
+        "Pulumi.prod.yaml: agent-platform:canary.policy: 'block' but the rollout checklist of GA agent "
+        "'research-assistant' requires a rollback plan (gates.ga.checklist.require: rollback_plan); use rollback"
+    ]
+    assert not (out / "prod").exists()
 
 
 def test_the_committed_prod_render_shows_its_ga_gate_passing_on_settings(rendered: Callable[[str], Path]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from planning.feature_flags import cohort_bucket, in_canary_cohort
-from planning.rollout import max_exposed
+from settings.canary import max_exposed
 from tests.conftest import STACKS, load_manifests, load_resources
 from tests.manifest_schemas import validate_objects
 from tests.stacks.conftest import stack_settings
