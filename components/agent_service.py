@@ -20,6 +20,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
+from conventions.pods import AGENT_DEPLOYMENT_MAX_SURGE
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
 from settings.agents import ConfigBundle, CpuMemoryPair, Probe, Probes
@@ -368,7 +369,10 @@ class AgentService(pulumi.ComponentResource):
                 ],
             }
         else:
-            spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+            spec["strategy"] = {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": AGENT_DEPLOYMENT_MAX_SURGE, "maxUnavailable": 0},
+            }
         return spec
 
     def pod_template(self, release: Release) -> dict[str, Any]:

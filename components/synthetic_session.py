@@ -19,6 +19,7 @@ from components.tenant_pushgateway import LABELS as PUSHGATEWAY_LABELS
 from components.tenant_pushgateway import PORT as PUSHGATEWAY_PORT
 from components.tenant_pushgateway import pushgateway_url
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
+from conventions.pods import SUPPORT_CONTAINER_RESOURCES
 from conventions.ports import HTTP_PORT
 from settings.agents import SyntheticRequest
 from settings.names import SharedNames
@@ -54,8 +55,8 @@ def probe_pod_spec(image: str, script: str, env: dict[str, str]) -> dict[str, An
                 "command": ["/bin/sh", "-c", script],
                 "env": [{"name": k, "value": v} for k, v in env.items()],
                 "resources": {
-                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                    "limits": {"cpu": "100m", "memory": "128Mi"},
+                    "requests": dict(SUPPORT_CONTAINER_RESOURCES),
+                    "limits": dict(SUPPORT_CONTAINER_RESOURCES),
                 },
                 "securityContext": {
                     "runAsNonRoot": True,

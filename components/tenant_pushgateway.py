@@ -17,6 +17,7 @@ import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import namespace_selector, tcp
+from conventions.pods import SUPPORT_CONTAINER_RESOURCES
 from conventions.ports import PUSHGATEWAY_PORT
 
 NAME = "pushgateway"
@@ -126,10 +127,9 @@ class TenantPushgateway(pulumi.ComponentResource):
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                    # The tenant's LimitRange minimum (100m, 128Mi) is also all it needs.
                     "resources": {
-                        "requests": {"cpu": "100m", "memory": "128Mi"},
-                        "limits": {"cpu": "100m", "memory": "128Mi"},
+                        "requests": dict(SUPPORT_CONTAINER_RESOURCES),
+                        "limits": dict(SUPPORT_CONTAINER_RESOURCES),
                     },
                     "readinessProbe": probe,
                     "livenessProbe": {**probe, "httpGet": {"path": "/-/healthy", "port": "http"}},

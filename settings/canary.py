@@ -10,6 +10,10 @@ from pydantic import Field
 from settings.base import Settings
 from settings.formats import Duration
 
+PROD_COHORT_CAP_PCT = 5.0
+"""The most of an agent's tenants (and of the canary feature-flag cohort) a prod canary reaches before its gates
+pass: the production rollout checklist's max_tenant_exposure_pct. Staging keeps the runtime's 10% canary stage."""
+
 
 class CanaryPolicy(Settings):
     weights: list[int] = Field(
@@ -34,7 +38,10 @@ class CanaryPolicy(Settings):
         "`timed_out` (weight held, alert) with `hold`, or `failed` (weight 0) with `fail`.",
     )
     max_tenant_exposure_pct: float = Field(
-        5.0, gt=0, le=100, description="Share of an agent's tenants running the canary before its gated stages pass."
+        PROD_COHORT_CAP_PCT,
+        gt=0,
+        le=100,
+        description="Share of an agent's tenants running the canary before its gated stages pass.",
     )
     blue_green_watch: Duration = Field(
         "10m",

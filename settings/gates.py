@@ -7,6 +7,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, model_validator
 
 from settings.base import SecretField, Settings
+from settings.canary import PROD_COHORT_CAP_PCT
 from settings.formats import HttpUrl, matching
 
 # The SLO gate counts per this many seconds to tell bursty failures from independent ones; every unit
@@ -135,7 +136,7 @@ BlockingFlag = Literal["unknown_side_effect_path_missing", "direct_tool_access_p
 
 class RolloutMode(Settings):
     initial: Literal["canary", "blue_green"] = "canary"
-    max_tenant_exposure_pct: float = Field(5.0, gt=0, le=100)
+    max_tenant_exposure_pct: float = Field(PROD_COHORT_CAP_PCT, gt=0, le=100)
     require_shadow_period: bool = True
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field, model_validator
 
 from conventions.overlay import deep_merge
-from settings.agents import Agent
+from settings.agents import DEFAULT_REPLICAS, Agent
 from settings.backups import Backups
 from settings.base import AwsRegion, Settings
-from settings.canary import CanaryPolicy, ReleaseControl
+from settings.canary import PROD_COHORT_CAP_PCT, CanaryPolicy, ReleaseControl
 from settings.cluster import Cluster, GitOps
 from settings.data import Data
 from settings.gates import Gates
@@ -29,6 +29,20 @@ from settings.tenancy import (
     default_tier,
 )
 
+
+class ReplicaBounds(NamedTuple):
+    """An agent's replicas in one tenant: the HPA's bounds, or the fixed count without an HPA."""
+
+    hpa: bool
+    minimum: int
+    maximum: int
+    replicas: int
+
+    @property
+    def most(self) -> int:
+        return self.maximum if self.hpa else self.replicas
+
+
 # Environment-specific defaults, applied under whatever the stack file says.
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"release_loop": {"resync_seconds": 600}},
@@ -38,7 +52,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "prod": {
         "release_loop": {"resync_seconds": 120},
-        "feature_flags": {"canary_percentage": 5.0},
+        "feature_flags": {"canary_percentage": PROD_COHORT_CAP_PCT},
         "data": {
             "postgres": {
                 "multi_az": True,
@@ -100,3 +114,16 @@ class StackSettings(Settings):
 
     def namespace(self, tenant_id: str) -> str:
         return self.tenant(tenant_id).namespace(self.environment)
+
+    def replica_bounds(self, agent: Agent, tenant_id: str) -> ReplicaBounds:
+        """Settings first, then the environment's minimum and the tenant tier's maximum."""
+        scaling = agent.scaling
+        minimum = scaling.min_replicas or DEFAULT_REPLICAS[self.environment]
+        maximum = scaling.max_replicas or self.tier(self.tenant(tenant_id).tier).max_replicas
+        if not scaling.enabled:
+            return ReplicaBounds(False, minimum, maximum, agent.replicas or minimum)
+        return ReplicaBounds(True, minimum, max(minimum, maximum), max(minimum, maximum))
+
+    def synthetic_sessions_on(self, agent: Agent) -> bool:
+        enabled = agent.synthetic_session.enabled
+        return self.environment in ("staging", "prod") if enabled is None else enabled

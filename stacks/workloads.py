@@ -12,19 +12,16 @@ from components.synthetic_session import SyntheticProbe
 from gates.ga_gate import GaReadinessGate, ga_spec
 from planning.release import Control
 from planning.rollout import plan_rollout
-from settings.agents import DEFAULT_REPLICAS, Agent
+from settings.agents import Agent
 from settings.stack import StackSettings
 from stacks.foundation import Foundation
 
 
 def agent_scale(settings: StackSettings, agent: Agent, tenant_id: str) -> Scale:
-    """Replica bounds: settings first, then the environment's minimum and the tenant tier's maximum."""
-    scaling = agent.scaling
-    minimum = scaling.min_replicas or DEFAULT_REPLICAS[settings.environment]
-    maximum = scaling.max_replicas or settings.tier(settings.tenant(tenant_id).tier).max_replicas
-    if not scaling.enabled:
-        return Scale(hpa=False, min_replicas=minimum, max_replicas=maximum, replicas=agent.replicas or minimum)
-    return Scale(hpa=True, min_replicas=minimum, max_replicas=max(minimum, maximum))
+    bounds = settings.replica_bounds(agent, tenant_id)
+    if not bounds.hpa:
+        return Scale(hpa=False, min_replicas=bounds.minimum, max_replicas=bounds.maximum, replicas=bounds.replicas)
+    return Scale(hpa=True, min_replicas=bounds.minimum, max_replicas=bounds.maximum)
 
 
 def agent_runtime(agent: Agent) -> AgentRuntime:
@@ -76,8 +73,7 @@ def agent_ingress(agent: Agent, tenant_id: str) -> AgentIngress | None:
 
 
 def synthetic_session_on(settings: StackSettings, agent: Agent) -> bool:
-    enabled = agent.synthetic_session.enabled
-    return settings.environment in ("staging", "prod") if enabled is None else enabled
+    return settings.synthetic_sessions_on(agent)
 
 
 def release_control(settings: StackSettings, agent_id: str) -> Control | None:

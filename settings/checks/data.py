@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from settings.base import is_eu_region, is_placeholder
+from settings.canary import PROD_COHORT_CAP_PCT
 from settings.errors import Problem
 from settings.formats import overlaps
 from settings.stack import StackSettings
 
 PROD = "prod"
 MIN_PROD_RETENTION_DAYS = 7
-PROD_COHORT_CAP_PCT = 5.0
-"""The share of tenants a prod canary or canary cohort may reach before its gates pass (rollout checklist)."""
 
 
 def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
@@ -26,10 +25,6 @@ def prod_refuses_unsafe_data(s: StackSettings) -> Iterator[Problem]:
         ("data.redis.multi_az", redis.multi_az, "Multi-AZ"),
         ("data.protect", s.data.protect, "`protect` on data resources"),
         ("data.postgres.final_snapshot", pg.final_snapshot, "the final snapshot on deletion"),
-        # What the DR runbook restores from.
-        ("data.postgres.cross_region_backups", pg.cross_region_backups, "replicating backups to the DR region"),
-        ("backups.aws_backup.vault_lock", backup.vault_lock, "the compliance-mode vault lock"),
-        ("backups.aws_backup.copy_to_dr", backup.copy_to_dr, "copying recovery points to the DR region"),
         ("data.redis.iam_auth", redis.iam_auth, "IAM authentication on Redis"),
         ("data.redis.transit_encryption", redis.transit_encryption, "encryption in transit"),
     ):

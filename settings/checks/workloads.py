@@ -68,10 +68,7 @@ def limits_fit_tenant_quota(s: StackSettings) -> Iterator[Problem]:
                 continue
             tier_name = s.tenant(tenant_id).tier
             tier = s.tier(tier_name)
-            if agent.scaling.enabled:
-                pods = agent.scaling.max_replicas or tier.max_replicas
-            else:
-                pods = agent.replicas or agent.scaling.min_replicas or 3
+            pods = s.replica_bounds(agent, tenant_id).most
             for resource, limit, hard in (
                 ("cpu", cpu, tier.quota.limits_cpu),
                 ("memory", memory, tier.quota.limits_memory),

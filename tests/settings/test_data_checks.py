@@ -177,7 +177,36 @@ def test_rule_gives_its_exact_message(stack: str, edit: Edit, line: str) -> None
     edit(raw)
     with pytest.raises(SettingsError) as caught:
         validate(stack, raw)
-    assert line in caught.value.lines
+    assert caught.value.lines.count(line) == 1, caught.value.lines
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "feature_flags.canary_percentage",
+        "canary.max_tenant_exposure_pct",
+        "gates.ga.checklist.rollout_mode.max_tenant_exposure_pct",
+    ],
+)
+def test_prod_caps_the_canary_cohort_at_the_rollout_checklists_exposure(path: str) -> None:
+    """The production rollout checklist lets a canary reach at most 5% of tenants before its gates pass; the canary
+    feature-flag cohort is also the set of tenants a prod canary reaches first, so it has the same cap. 20% (the
+    value prod accepted) and the 10% of staging's canary stage are refused in prod, 5% passes, staging keeps 20%."""
+    for value, refused in ((20, True), (10, True), (5.01, True), (5, False)):
+        raw = copy.deepcopy(raw_settings("prod"))
+        setter(path, value)(raw)
+        if not refused:
+            validate("prod", raw)
+            continue
+        with pytest.raises(SettingsError) as caught:
+            validate("prod", raw)
+        assert caught.value.lines == [
+            f"{P}{path}: {value:g}% is above prod's cohort cap of 5%: a canary reaches more tenants before its gates "
+            "pass; allowed: at most 5"
+        ]
+    raw = copy.deepcopy(raw_settings("staging"))
+    setter(path, 20)(raw)
+    validate("staging", raw)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
