@@ -19,7 +19,7 @@ import pulumi
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
-from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
+from conventions.labels import AGENT_ID, APP, INSTANCE, LIFECYCLE_STATE, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
 from conventions.pods import AGENT_DEPLOYMENT_MAX_SURGE
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
@@ -36,7 +36,6 @@ SESSION_DIR = "/app/data"
 FLAGS_DIR = "/app/flags"  # the tenant's feature-flags ConfigMap; updated in place when the flags change
 BUNDLE_DIR = "/app/bundle"  # the release's config bundle: an immutable ConfigMap named by its content hash
 TMP_DIR = "/tmp/agent"  # the image's TMPDIR and HOME; a volume at /tmp would hide it
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 ROLLOUT_TIMEOUT = "300s"
 VPA_API = "autoscaling.k8s.io/v1"
 VPA_MIN = {"cpu": "250m", "memory": "256Mi"}
@@ -144,10 +143,10 @@ class AgentServiceArgs:
     def selector(self) -> dict[str, str]:
         """Labels that never change for this workload: no version, track or lifecycle state (immutable)."""
         return {
-            "app": self.runtime.id,
+            APP: self.runtime.id,
             AGENT_ID: self.runtime.id,
             TENANT_ID: self.tenant_id,
-            INSTANCE_LABEL: self.name,
+            INSTANCE: self.name,
         }
 
 
@@ -285,7 +284,7 @@ class AgentService(pulumi.ComponentResource):
         labels = {
             **a.selector(),
             VERSION: release.version,
-            "lifecycle-state": a.lifecycle_state,
+            LIFECYCLE_STATE: a.lifecycle_state,
             MANAGED_BY: MANAGER,
         }
         return {**labels, TRACK: a.track} if track_label else labels

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import pulumi
 
 from components.agent_service import (
-    INSTANCE_LABEL,
     SERVICE_PORT,
     AgentRuntime,
     AgentService,
@@ -29,7 +28,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticProbe, SyntheticSession, SyntheticSessionArgs
-from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
+from conventions.labels import AGENT_ID, APP, INSTANCE, MANAGED_BY, MANAGER, TENANT_ID
 from gates.inputs import slo_gate_args
 from gates.rollout_state import RolloutState, RolloutStateArgs
 from gates.slo_gate import SloGate, SloGateArgs
@@ -204,7 +203,7 @@ class CanaryRollout(pulumi.ComponentResource):
             else None
         )
 
-        selector = {"app": agent.id, AGENT_ID: agent.id, TENANT_ID: args.tenant_id}
+        selector = {APP: agent.id, AGENT_ID: agent.id, TENANT_ID: args.tenant_id}
         client_depends: list[pulumi.Resource] = [self.stable.workload]
         selector_out: pulumi.Input[dict[str, str]]
         if blue_green:
@@ -214,7 +213,7 @@ class CanaryRollout(pulumi.ComponentResource):
         else:
             # The Ingress carries the stage weight; kube-proxy would split by pod count, so in-cluster callers
             # stay on stable and the canary's traffic is only what the Ingress weight sends it.
-            selector_out = {**selector, INSTANCE_LABEL: f"{agent.id}-stable"}
+            selector_out = {**selector, INSTANCE: f"{agent.id}-stable"}
         client = KubernetesObject(
             f"{name}-client",
             api_version="v1",
@@ -312,7 +311,7 @@ class CanaryRollout(pulumi.ComponentResource):
     def _labels(self) -> dict[str, str]:
         a = self._args
         return {
-            "app": a.runtime.id,
+            APP: a.runtime.id,
             AGENT_ID: a.runtime.id,
             TENANT_ID: a.tenant_id,
             MANAGED_BY: MANAGER,
@@ -428,8 +427,8 @@ class CanaryRollout(pulumi.ComponentResource):
         gate, which by then runs green's release (pass) or still blue's (fail, rollback)."""
         a = self._args
         plan = a.plan
-        stable = {**selector, INSTANCE_LABEL: f"{a.runtime.id}-stable"}
-        green = {**selector, INSTANCE_LABEL: f"{a.runtime.id}-canary"}
+        stable = {**selector, INSTANCE: f"{a.runtime.id}-stable"}
+        green = {**selector, INSTANCE: f"{a.runtime.id}-canary"}
         if self.canary is None or plan.canary is None:
             target = lift(result, lambda _: stable)
             return target, [self.stable.workload]

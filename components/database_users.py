@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
-from conventions.labels import MANAGED_BY, MANAGER, pod_security_labels
+from conventions.labels import APP, MANAGED_BY, MANAGER, pod_security_labels
 
 SERVICE_ACCOUNT = "db-bootstrap"
 RDS_CA_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -205,12 +205,12 @@ class DatabaseUsers(pulumi.ComponentResource):
                 f"{name}-{target.name}-job",
                 api_version="batch/v1",
                 kind="Job",
-                metadata={"name": job_name, "namespace": config.namespace, "labels": {"app": "db-users"}},
+                metadata={"name": job_name, "namespace": config.namespace, "labels": {APP: "db-users"}},
                 spec={
                     "backoffLimit": 6,
                     "activeDeadlineSeconds": 1800,
                     "template": {
-                        "metadata": {"labels": {"app": "db-users", "database": target.name}},
+                        "metadata": {"labels": {APP: "db-users", "database": target.name}},
                         "spec": {
                             "serviceAccountName": SERVICE_ACCOUNT,
                             "automountServiceAccountToken": False,

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
-from conventions.labels import AGENT_ID, TENANT_ID
+from conventions.labels import AGENT_ID, APP, TENANT_ID, TRACK
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
@@ -62,7 +62,7 @@ def service_monitor_spec(agent_id: str, namespace: str, interval: str) -> dict[s
         # Only the per-track Services carry `track`: the client-facing Service would scrape every pod twice.
         "selector": {
             "matchLabels": {AGENT_ID: agent_id},
-            "matchExpressions": [{"key": "track", "operator": "Exists"}],
+            "matchExpressions": [{"key": TRACK, "operator": "Exists"}],
         },
         "namespaceSelector": {"matchNames": [namespace]},
         "endpoints": [
@@ -90,7 +90,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
         self.rules = {}
         for tenant in args.tenants:
             child = pulumi.ResourceOptions(parent=self, depends_on=[*tenant.depends_on, *args.crd_installers])
-            labels = {"app": args.agent_id, AGENT_ID: args.agent_id, TENANT_ID: tenant.tenant_id}
+            labels = {APP: args.agent_id, AGENT_ID: args.agent_id, TENANT_ID: tenant.tenant_id}
             monitor = KubernetesObject(
                 f"{name}-{tenant.tenant_id}-servicemonitor",
                 api_version=MONITORING_API,
@@ -125,7 +125,7 @@ class ObservabilityBundle(pulumi.ComponentResource):
             metadata={
                 "name": f"agent-dashboard-{args.agent_id}",
                 "namespace": args.dashboard_namespace,
-                "labels": {DASHBOARD_LABEL: "1", "app": args.agent_id, AGENT_ID: args.agent_id},
+                "labels": {DASHBOARD_LABEL: "1", APP: args.agent_id, AGENT_ID: args.agent_id},
                 "annotations": {FOLDER_ANNOTATION: args.dashboard_folder},
             },
             data={f"{uid}.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},

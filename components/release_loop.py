@@ -17,7 +17,7 @@ import pulumi
 
 from components.base.aws import IRSA_ANNOTATION
 from components.base.kubernetes_object import KubernetesObject
-from conventions.labels import MANAGED_BY, MANAGER
+from conventions.labels import MANAGED_BY, MANAGER, NAME
 from settings.release_loop import ReleaseLoop as LoopSettings
 from settings.release_loop import SecretKeyRef
 
@@ -71,7 +71,7 @@ class ReleaseLoop(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseLoopArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:ReleaseLoop", name, None, opts)
         loop = args.loop
-        labels = {"app.kubernetes.io/name": "agent-platform-release", MANAGED_BY: MANAGER}
+        labels = {NAME: "agent-platform-release", MANAGED_BY: MANAGER}
         account = KubernetesObject(
             f"{name}-service-account",
             api_version="v1",

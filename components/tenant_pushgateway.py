@@ -17,12 +17,14 @@ import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import namespace_selector, tcp
+from conventions.labels import COMPONENT, MANAGED_BY, MANAGER, TENANT_ID
+from conventions.labels import NAME as NAME_LABEL
 from conventions.pods import SUPPORT_CONTAINER_RESOURCES
 from conventions.ports import PUSHGATEWAY_PORT
 
 NAME = "pushgateway"
 PORT = PUSHGATEWAY_PORT
-LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "synthetic-sessions"}
+LABELS = {NAME_LABEL: NAME, COMPONENT: "synthetic-sessions"}
 UID = 65534  # the image's `nobody`
 MONITORING_API = "monitoring.coreos.com/v1"
 
@@ -55,7 +57,7 @@ class TenantPushgateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantPushgatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:TenantPushgateway", name, None, opts)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
-        labels = {**LABELS, "tenant-id": args.tenant_id, "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {**LABELS, TENANT_ID: args.tenant_id, MANAGED_BY: MANAGER}
 
         def meta(extra: dict[str, str] | None = None) -> dict[str, Any]:
             return {"name": NAME, "namespace": args.namespace, "labels": {**labels, **(extra or {})}}

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from components.agent_service import HTTP_PORT
-from components.agent_service import INSTANCE_LABEL as INSTANCE
 from components.synthetic_session import PROBE_LABEL
+from conventions.labels import INSTANCE
 from settings.checks.workloads import LETS_ENCRYPT_PER_REGISTERED_DOMAIN, registered_domain
 from tests.conftest import STACKS, load_manifests, load_resources
 from tests.stacks import (
