@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components import database_users
 from conventions.labels import POD_SECURITY, POD_SECURITY_MODES, TENANT_ID
 from tests.conftest import STACKS, load_manifests
 from tests.stacks import pod_oracle
@@ -100,3 +102,56 @@ def test_every_service_account_in_a_tenant_namespace_names_its_tenant(rendered: 
     for m in accounts:
         labels = m["metadata"].get("labels", {})
         assert labels.get(TENANT_ID) == tenants[m["metadata"]["namespace"]], m["metadata"]
+
+
+def _fetch(tmp_path: Path, answer: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the Job's FETCH script under /bin/sh with `aws` and `curl` stubs; the stub curl writes `answer`."""
+    bin_dir, work = tmp_path / "bin", tmp_path / "work"
+    bin_dir.mkdir(parents=True)
+    work.mkdir()
+    (bin_dir / "aws").write_text('#!/bin/sh\necho \'{"username":"u","password":"p"}\'\n')
+    (bin_dir / "curl").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$ARGS"\n'
+        'while [ "$1" != "-o" ]; do shift; done\nprintf "%s" "$ANSWER" > "$2"\n'
+    )
+    for stub in ("aws", "curl"):
+        (bin_dir / stub).chmod(0o755)
+    script = database_users.FETCH.replace("/work/", f"{work}/")
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "ARGS": str(tmp_path / "args"),
+        "ANSWER": answer,
+        "AWS_REGION": "eu-west-1",
+        "MASTER_SECRET_ARN": "arn",
+        "RDS_CA_BUNDLE": database_users.rds_ca_bundle("eu-west-1"),
+    }
+    done = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+    return done, (tmp_path / "args").read_text().split()
+
+
+def test_the_bootstrap_job_fetches_its_ca_bundle_only_over_tls_and_fails_on_anything_else(tmp_path: Path) -> None:
+    """A redirect or an error page (curl without -L writes the 3xx body and exits 0) never becomes the trust
+    anchor: the Job stops before psql runs. `--proto =https` refuses plain HTTP, `--tlsv1.2` older TLS."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    done, args = _fetch(tmp_path / "pem", pem)
+    assert done.returncode == 0, done.stderr
+    assert {"--proto", "=https", "--tlsv1.2"} <= set(args) and "-L" not in args and "--location" not in args
+    assert args[-1] == "https://truststore.pki.rds.amazonaws.com/eu-west-1/eu-west-1-bundle.pem"
+    moved, _ = _fetch(tmp_path / "moved", "<html>301 Moved Permanently</html>")
+    assert moved.returncode != 0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_bootstrap_job_trusts_the_ca_bundle_of_its_databases_region(rendered: Rendered, stack: str) -> None:
+    """Endpoints are `<instance>.<id>.<region>.rds.amazonaws.com`; the bundle of that region holds the CAs that
+    sign its server certificates, the global bundle every region's."""
+    jobs = [m for m in _manifests(rendered, stack) if m["kind"] == "Job" and m["metadata"]["name"].startswith("db-")]
+    assert jobs
+    for job in jobs:
+        for container in [
+            *job["spec"]["template"]["spec"]["initContainers"],
+            *job["spec"]["template"]["spec"]["containers"],
+        ]:
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            region = env["PGHOST"].removesuffix(".rds.amazonaws.com").rsplit(".", 1)[1]
+            assert env["RDS_CA_BUNDLE"] == f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
