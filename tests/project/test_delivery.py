@@ -345,3 +345,27 @@ def test_smoke_checks_health_everywhere_and_a_session_for_changed_agents() -> No
     assert not sessions[0].ok
     health = [c for c in checks if "/health/" in c.name]
     assert health and all(c.ok for c in health)
+
+
+def runs_pulumi(job: dict) -> bool:
+    return runs_up(job) or previews(job) or any("pulumi stack history" in s.get("run", "") for s in job["steps"])
+
+
+def test_every_job_that_runs_pulumi_keeps_the_provider_plugins_between_runs() -> None:
+    """The CLI downloads each provider plugin into ~/.pulumi/plugins on first use (pulumi-aws alone is
+    hundreds of MB); their versions follow the pinned provider packages, so requirements.txt keys the cache."""
+    action = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
+    (cache,) = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"] == "~/.pulumi/plugins"
+    assert "hashFiles('requirements.txt')" in cache["with"]["key"]
+    assert cache["if"] == "inputs.pulumi-plugins == 'true'"
+    jobs = {
+        f"{path.name}:{name}": job
+        for path in WORKFLOWS
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items()
+        if runs_pulumi(job)
+    }
+    assert len(jobs) >= 4
+    for name, job in jobs.items():
+        (setup,) = [s for s in job["steps"] if s.get("uses") == "./.github/actions/setup"]
+        assert (setup.get("with") or {}).get("pulumi-plugins") == "true", name
