@@ -715,6 +715,15 @@ def verdicts(canary: TrackCounts, stable: TrackCounts, criteria: SloGateCriteria
     return np.array([CODES[PASS], CODES[INCONCLUSIVE], "", CODES[FAIL]], dtype=object)[codes]
 
 
+TIMED_OUT_WAYS_FORWARD = (
+    "it holds at this weight. Ways forward (docs/releasing.md, a stage that times out): review this report and "
+    "promote (automatic releases: the `promote` control; pull requests: `up` again once the requests below have "
+    "come), give the stage longer (canary.max_duration_factor), or roll back (the `abort` control or "
+    "rollout.rollback: true)"
+)
+"""What the report of a timed-out stage tells the operator: the gate holds rather than guesses."""
+
+
 def combine(checks: Sequence[Check], canary_requests: int, timing: Timing) -> Decision:
     verdict: Verdict = max((c.verdict for c in checks), key=SEVERITY.__getitem__, default="error")
     deciding = [c for c in checks if c.verdict == verdict]
@@ -735,7 +744,10 @@ def combine(checks: Sequence[Check], canary_requests: int, timing: Timing) -> De
     more_minutes = max(minutes_left, needed / per_minute) if needed is not None and per_minute > 0 else None
     names = ", ".join(c.name for c in deciding)
     if timing.elapsed_seconds >= timing.max_seconds:
-        reason = f"stage timed out after {timing.elapsed_seconds / 60:.0f} minutes and {names} still cannot decide"
+        reason = (
+            f"stage timed out after {timing.elapsed_seconds / 60:.0f} minutes and {names} still cannot decide; "
+            f"{TIMED_OUT_WAYS_FORWARD}"
+        )
     else:
         reason = f"not enough evidence yet for {names}"
     return Decision("inconclusive", reason, tuple(checks), needed, more_minutes)
