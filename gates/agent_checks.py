@@ -54,6 +54,10 @@ from gates.decision import (
     comparison_dispersion,
     confidence_bounds,
     decide,
+    p_values,
+    per_request,
+    per_unit,
+    verdict_reasons,
 )
 from settings.gates import AgentGateChecks, SloGateCriteria
 
@@ -88,7 +92,7 @@ class Amount:
 
     @classmethod
     def from_units(cls, amounts: Sequence[float], requests: Sequence[int]) -> Amount:
-        return cls(float(sum(amounts)), int(sum(requests)), units=tuple(zip(amounts, requests, strict=True)))
+        return cls(float(sum(amounts)), int(sum(requests)), units=per_unit(amounts, requests))
 
     def __post_init__(self) -> None:
         if self.amount < 0 or self.requests < 0:
@@ -96,7 +100,7 @@ class Amount:
 
     @property
     def mean(self) -> float:
-        return self.amount / self.requests if self.requests else math.nan
+        return per_request(self.amount, self.requests)
 
 
 @dataclass(frozen=True)
@@ -252,12 +256,11 @@ def usage_check(
         f"[{bounds[0]:.3f}, {bounds[1]:.3f}] (n={canary.requests}/{stable.requests}, "
         f"dispersion {dispersion:,.0f} {unit}"
     )
-    p_healthy, p_regression = math.exp(min(0.0, -log_fail)), math.exp(min(0.0, log_lr))
+    p_healthy, p_regression = p_values(log_lr, log_fail)
+    reasons = verdict_reasons(head, p_healthy, p_regression, tolerance, regression, versus)
     more = None
-    if verdict == "fail":
-        reason = f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})"
-    elif verdict == "pass":
-        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})"
+    if verdict in ("fail", "pass"):
+        reason = reasons[verdict]
     elif log_lr <= math.log(false_pass) and canary.requests < min_requests:
         reason = (
             f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES}, but a pass needs {min_requests:,} canary "
@@ -265,7 +268,7 @@ def usage_check(
         )
         more = min_requests - canary.requests
     else:
-        reason = f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
+        reason = reasons["inconclusive"]
         more = _more_requests(canary, stable, estimate, tolerance, regression, log_lr, false_pass, false_fail, result)
         if estimate <= math.sqrt(tolerance * regression):
             more = max(more, min_requests - canary.requests)

@@ -38,7 +38,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -73,6 +73,35 @@ NORMAL = NormalDist()
 
 
 Unit = tuple[int, int]  # (events, requests) in one unit of time
+Amounts = TypeVar("Amounts", int, float)
+
+
+def per_unit(amounts: Sequence[Amounts], requests: Sequence[int]) -> tuple[tuple[Amounts, int], ...]:
+    """(amount, requests) per unit of time, oldest first: the evidence's split for the over-dispersion estimate."""
+    return tuple(zip(amounts, requests, strict=True))
+
+
+def per_request(amount: float, requests: float) -> float:
+    """Events or an amount per request; NaN before the first request."""
+    return amount / requests if requests else math.nan
+
+
+def verdict_reasons(
+    head: str, p_healthy: float, p_regression: float, tolerance: float, regression: float, versus: str
+) -> dict[str, str]:
+    """What a comparison's report says for a fail, a pass and a verdict still open, after its `head`."""
+    return {
+        "fail": f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})",
+        "pass": f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})",
+        "inconclusive": (
+            f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
+        ),
+    }
+
+
+def p_values(log_lr: float, log_fail: float) -> tuple[float, float]:
+    """(p healthy, p regression): the anytime-valid p-values of a comparison's two sequential tests."""
+    return math.exp(min(0.0, -log_fail)), math.exp(min(0.0, log_lr))
 
 
 @dataclass(frozen=True)
@@ -92,7 +121,7 @@ class Proportion:
     @classmethod
     def from_units(cls, events: Sequence[int], requests: Sequence[int]) -> Proportion:
         """Totals and the per-unit split from counts per unit of time, oldest first."""
-        return cls(sum(events), sum(requests), units=tuple(zip(events, requests, strict=True)))
+        return cls(sum(events), sum(requests), units=per_unit(events, requests))
 
     def __post_init__(self) -> None:
         if self.events < 0 or self.total < 0 or self.events > self.total:
@@ -100,7 +129,7 @@ class Proportion:
 
     @property
     def rate(self) -> float:
-        return self.events / self.total if self.total else math.nan
+        return per_request(self.events, self.total)
 
 
 @dataclass(frozen=True)
@@ -487,13 +516,11 @@ def compare(
     dispersion = float(result.dispersion[0])
     p0, p1 = float(result.p0[0]), float(result.p1[0])
     head += _dispersion_shown(dispersion)
-    p_healthy = math.exp(min(0.0, -log_fail))
-    p_regression = math.exp(min(0.0, log_lr))
+    p_healthy, p_regression = p_values(log_lr, log_fail)
+    reasons = verdict_reasons(head, p_healthy, p_regression, tolerance, regression, versus)
     more = None
-    if verdict == "fail":
-        reason = f"{head}, {_p(p_healthy)}, limit {versus}{TIMES}{tolerance:g})"
-    elif verdict == "pass":
-        reason = f"{head}, {_p(p_regression)} for ≥{regression:g}{TIMES})"
+    if verdict in ("fail", "pass"):
+        reason = reasons[verdict]
     elif log_fail >= -math.log(false_fail):  # held by stable's event floor
         reason = (
             f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, but {versus} has only {stable.events} events: a "
@@ -507,7 +534,7 @@ def compare(
         )
         more = _more_events(canary.events, canary.total, canary.total, stable.total, stable.events)
     else:
-        reason = f"{head}, {_p(p_healthy)} vs {TIMES}{tolerance:g}, {_p(p_regression)} vs {TIMES}{regression:g})"
+        reason = reasons["inconclusive"]
     if verdict == "inconclusive" and more is None:
         more = _more_for_comparison(canary, stable, tolerance, regression, log_lr, false_pass, false_fail, p0, p1)
         more = min(NEVER, math.ceil(more * dispersion))
