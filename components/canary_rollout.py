@@ -100,6 +100,8 @@ class CanaryRolloutArgs:
     """When the stable release was promoted; kept on the stable workload until the next promotion."""
     policy: Literal["rollback", "block"] | None = None
     """What a failed gate does when the plan names no gate policy (default `rollback`)."""
+    wave_after: pulumi.Input[dict[str, Any]] | None = None
+    """A widened tenant (`plan.wave` >= 1): the previous wave's releases, {tenant: {version, phase}}."""
 
 
 RELEASE_OUTPUTS = ("stage", "weight", "phase", "verdict", "hold_reason", "stage_started_at", "evaluated_at", "history")
@@ -140,6 +142,8 @@ class CanaryRollout(pulumi.ComponentResource):
         # An automatic release keeps its stage in a RolloutState and never raises: a gate that holds holds
         # this rollout's weight, and everything else in the `up` applies.
         release = self._release_state() if plan.automatic and plan.canary is not None else None
+        self.release_state = release
+        """Where an automatic release stands here: the next wave's tenants wait for it."""
         gate = None if release is not None else self._gate()
         result: pulumi.Input[Outcome]
         shadow: pulumi.Input[bool] = plan.shadow
@@ -368,6 +372,8 @@ class CanaryRollout(pulumi.ComponentResource):
         a = self._args
         plan = a.plan
         assert plan.canary is not None
+        if plan.wave and a.wave_after is None:
+            raise ValueError(f"{self._name}: a widened tenant (wave {plan.wave}) needs its previous wave's releases")
         # The SLO gate's own inputs, so both kinds of release judge by one mapping; the window is the state's.
         template = self._gate_args(0, 0, "", 0, 1).props()
         return RolloutState(
@@ -382,6 +388,8 @@ class CanaryRollout(pulumi.ComponentResource):
                 on_timeout=plan.on_timeout,
                 alertmanager_url=a.gates.alertmanager_url,
                 namespace=a.namespace,
+                wave=plan.wave,
+                after=a.wave_after if plan.wave else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

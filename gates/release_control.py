@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from planning.feature_flags import in_canary_cohort
-from planning.rollout import exposed_tenants
+from planning.rollout import plan_rollout
 from settings import SettingsError, StackSettings
 from settings.stack_file import load
 
@@ -37,11 +37,12 @@ class Target:
 
 
 def canary_ingresses(settings: StackSettings, agent_id: str) -> list[Target]:
-    """The canary Ingress of every tenant that runs the agent's canary track (names as CanaryRollout gives them)."""
+    """The canary Ingress of every tenant that runs the agent's canary track, its waves too (names as
+    CanaryRollout gives them)."""
     agent = next(a for a in settings.agents if a.id == agent_id)
     pct = settings.feature_flags.canary_percentage
-    exposed = exposed_tenants(agent, settings.environment, settings.canary, lambda t: in_canary_cohort(t, pct))
-    return [Target(settings.namespace(t), f"{agent_id}-canary") for t in exposed]
+    plan = plan_rollout(agent, settings.environment, settings.canary, lambda t: in_canary_cohort(t, pct))
+    return [Target(settings.namespace(t), f"{agent_id}-canary") for t in agent.tenants if t in plan.canary_tenants]
 
 
 def control_value(action: str, by: str, at: str, reason: str, stage: int | None) -> dict[str, object]:

@@ -5,6 +5,7 @@
         gate=GateTemplate(...),          # the SLO gate's inputs other than stage, weight and window
         control=Control("promote", "alice", "2026-12-03T14:00:00Z") or None,
         on_timeout="hold",
+        wave=1, after=cohort_phases,     # a widened tenant: the previous wave's {tenant: {version, phase}}
     ), opts)
     state.weight   # Output[int]: the canary weight this `up` applies (0 after a fail or an abort)
 
@@ -15,7 +16,11 @@ Lifecycle. A new canary version (or agent, tenant) replaces the resource: `creat
 the first stage, with its clock. While the release is in flight (`progressing`, `paused`) or an operator's
 control has not been applied yet, `diff` reports a change, so every `up` calls `update`, which looks at the
 gate once (`gates.slo_gate.evaluate`) and applies `planning.release.step`. A settled release (`promoted`,
-`failed`, `aborted`, `timed_out`) is no change at all: nothing is queried.
+`failed`, `aborted`) is no change at all: nothing is queried.
+
+A widened tenant (`wave` >= 1) takes `after`, the releases of the previous wave's tenants in this same `up`
+(their RolloutStates' outputs, so the engine updates them first). It starts `waiting` at weight 0 and runs
+its own stages once `planning.release.wave_gate` opens: each of those tenants promoted this version.
 
 Nothing here raises for an undecided gate or an unreachable Prometheus: the release holds, and the rest of
 the `up` applies. `update` raises only for a stage change that skips (`SkippedStageError`), which no
@@ -52,13 +57,25 @@ from planning.release import (
     OnTimeout,
     ReleaseState,
     StagePlan,
+    WaveGate,
     needs_look,
     start,
     step,
+    wave_gate,
 )
 
-ROLLOUT_STATE_TYPE = "pulumi-python:dynamic/agent-platform:RolloutState"
-INPUT_KEYS = ("canary_version", "agent_id", "tenant_id", "stages", "gate", "control", "on_timeout", "notify")
+INPUT_KEYS = (
+    "canary_version",
+    "agent_id",
+    "tenant_id",
+    "stages",
+    "gate",
+    "control",
+    "on_timeout",
+    "notify",
+    "wave",
+    "after",
+)
 IDENTITY_KEYS = ("canary_version", "agent_id", "tenant_id")
 STATE_KEYS = (*ReleaseState.__dataclass_fields__, "notify_status")
 WINDOW_KEYS = ("stage", "weight", "stage_started_at", "min_duration_seconds", "max_duration_seconds")
@@ -74,6 +91,17 @@ def control_from(props: dict[str, Any]) -> Control | None:
         return None
     stage = raw.get("stage")
     return Control(raw["action"], raw["by"], raw["at"], raw.get("reason") or "", None if stage is None else int(stage))
+
+
+def wave_of(props: dict[str, Any]) -> WaveGate | None:
+    """A widened tenant's wave gate from the previous wave's releases; None for a cohort tenant."""
+    wave = int(props.get("wave") or 0)
+    if wave < 1:
+        return None
+    after = props.get("after")
+    after = after if isinstance(after, dict) else {}  # unknown in a preview: nothing seen, nothing opens
+    previous = {t: {k: str(r.get(k) or "") for k in ("version", "phase")} for t, r in after.items() if r}
+    return wave_gate(wave, props["canary_version"], previous)
 
 
 def gate_spec(template: dict[str, Any], state: ReleaseState, stages: tuple[StagePlan, ...]) -> GateSpec:
@@ -139,6 +167,9 @@ class RolloutStateProvider(ResourceProvider):
         control = news.get("control")
         if isinstance(control, dict) and control.get("action") not in {"promote", "abort", "retry", "pause", "resume"}:
             failures.append(CheckFailure("control.action", f"unknown action {control.get('action')!r}"))
+        wave, after = news.get("wave"), news.get("after")
+        if isinstance(wave, int | float) and wave >= 1 and not isinstance(after, dict | str):
+            failures.append(CheckFailure("after", "a widened tenant needs the previous wave's releases"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -154,7 +185,7 @@ class RolloutStateProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         stages = stages_from(props)
         now = format_time(self.clock())
-        state = start(props["canary_version"], stages, now)
+        state = start(props["canary_version"], stages, now, wave_of(props))
         status = notify(props, state, now)
         outs = {**{k: props.get(k) for k in INPUT_KEYS}, **state.as_outputs(), "notify_status": status}
         rid = f"{props['agent_id']}/{props.get('tenant_id') or '*'}/{props['canary_version']}"
@@ -178,6 +209,7 @@ class RolloutStateProvider(ResourceProvider):
             format_time(now),
             on_timeout,
             reason or "",
+            wave_of(news),
         )
         status = notify(news, after, format_time(now))
         return UpdateResult({**{k: news.get(k) for k in INPUT_KEYS}, **after.as_outputs(), "notify_status": status})
@@ -196,6 +228,10 @@ class RolloutStateArgs:
     alertmanager_url: str | None = None
     """Where release events go as alerts (the tenant's AlertmanagerConfig routes them to on-call)."""
     namespace: pulumi.Input[str] | None = None
+    wave: int = 0
+    """0: the canary cohort. n >= 1: a widened tenant, which waits until every release in `after` promoted."""
+    after: pulumi.Input[dict[str, Any]] | None = None
+    """A widened tenant: the previous wave's releases, {tenant: {version, phase}} (their RolloutStates)."""
 
     def props(self) -> dict[str, Any]:
         return {
@@ -217,10 +253,13 @@ class RolloutStateArgs:
             },
             "on_timeout": self.on_timeout,
             "notify": {"alertmanager_url": self.alertmanager_url, "namespace": self.namespace},
+            "wave": self.wave,
+            "after": self.after,
         }
 
 
 class RolloutState(Resource, module="agent-platform", name="RolloutState"):
+    version: pulumi.Output[str]
     stage: pulumi.Output[int]
     weight: pulumi.Output[int]
     phase: pulumi.Output[str]

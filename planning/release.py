@@ -12,18 +12,24 @@ only the intent (the canary version). Each evaluation is one look at the gate:
 
 Operator controls (`promote`, `abort`, `retry`, `pause`, `resume`) are applied once each, at the first
 evaluation that sees them, and recorded in the history with who and when.
+
+A widened tenant (a wave after the canary cohort, `planning.rollout.widening_waves`) starts `waiting`: weight
+0, no look. It starts its own gated stages only once every tenant of the previous wave is `promoted`
+(`wave_gate`); a fail or an abort there halts the widening, and it keeps waiting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-Phase = Literal["progressing", "paused", "promoted", "failed", "aborted", "timed_out"]
+Phase = Literal["waiting", "progressing", "paused", "promoted", "failed", "aborted", "timed_out"]
 Verdict = Literal["pass", "fail", "inconclusive", "error"]
 ActionKind = Literal["promote", "abort", "retry", "pause", "resume"]
 OnTimeout = Literal["hold", "fail"]
+WaveStatus = Literal["open", "wait", "halt"]
 
 ACTIONS: tuple[str, ...] = ("promote", "abort", "retry", "pause", "resume")
 SETTLED: frozenset[str] = frozenset({"promoted", "failed", "aborted"})
@@ -65,7 +71,7 @@ class Control:
 class Event:
     at: str
     event: str
-    """started | stage | hold | fail | abort | retry | pause | resume | promote | timed_out | refused"""
+    """started | wave | stage | hold | fail | abort | retry | pause | resume | promote | timed_out | refused"""
     stage: int
     weight: int
     verdict: str = ""
@@ -112,12 +118,47 @@ class ReleaseState:
         return ReleaseState(**fields)
 
 
-def start(version: str, stages: tuple[StagePlan, ...], now: str) -> ReleaseState:
-    """A new canary version starts at the first stage; its clock starts now."""
-    first = stages[0].weight
-    return ReleaseState(
-        version, 0, first, "progressing", now, history=(Event(now, "started", 0, first, reason=f"canary {version}"),)
+@dataclass(frozen=True)
+class WaveGate:
+    """Whether a widened tenant's wave may start, from the releases of the previous wave."""
+
+    status: WaveStatus
+    reason: str
+
+
+def wave_gate(wave: int, version: str, previous: Mapping[str, Mapping[str, str]]) -> WaveGate:
+    """Open once every tenant of wave `wave - 1` has promoted this version; halted by a fail or an abort there.
+
+    `previous` maps each tenant of the previous wave to its release's `version` and `phase`. No tenant, or
+    a state of another version (not yet replaced), waits: a wave never opens on evidence it has not seen.
+    """
+    before = f"wave {wave - 1}" if wave > 1 else "the canary cohort"
+    if not previous:
+        return WaveGate("wait", f"wave {wave} waits: {before} has no release state yet")
+    stopped = sorted(
+        t for t, r in previous.items() if r.get("version") == version and r.get("phase") in {"failed", "aborted"}
     )
+    if stopped:
+        which = ", ".join(f"{t} {previous[t]['phase']}" for t in stopped)
+        return WaveGate("halt", f"wave {wave} halted: {before} did not promote {version} ({which})")
+    pending = sorted(t for t, r in previous.items() if r.get("version") != version or r.get("phase") != "promoted")
+    if pending:
+        which = ", ".join(f"{t} {previous[t].get('phase') or 'not started'}" for t in pending)
+        return WaveGate("wait", f"wave {wave} waits for {before} ({which})")
+    return WaveGate("open", f"{before} promoted {version} ({', '.join(sorted(previous))})")
+
+
+def start(version: str, stages: tuple[StagePlan, ...], now: str, wave: WaveGate | None = None) -> ReleaseState:
+    """A new canary version starts at the first stage; its clock starts now. A widened tenant whose wave is
+    not open yet starts `waiting` at weight 0."""
+    if wave is not None and wave.status != "open":
+        why = f"canary {version}; {wave.reason}"
+        return ReleaseState(
+            version, 0, 0, "waiting", now, hold_reason=wave.reason, history=(Event(now, "started", 0, 0, reason=why),)
+        )
+    first = stages[0].weight
+    why = f"canary {version}" + (f"; {wave.reason}" if wave is not None else "")
+    return ReleaseState(version, 0, first, "progressing", now, history=(Event(now, "started", 0, first, reason=why),))
 
 
 def needs_look(state: ReleaseState, stages: tuple[StagePlan, ...]) -> bool:
@@ -138,9 +179,11 @@ def step(
     now: str,
     on_timeout: OnTimeout = "hold",
     reason: str = "",
+    wave: WaveGate | None = None,
 ) -> ReleaseState:
-    """The state after one evaluation. `verdict` is None when the gate was not looked at (`needs_look`)."""
-    nxt = _step(state, stages, verdict, report, control, now, on_timeout, reason)
+    """The state after one evaluation. `verdict` is None when the gate was not looked at (`needs_look`).
+    `wave` is given for a widened tenant only: whether its wave may start."""
+    nxt = _step(state, stages, verdict, report, control, now, on_timeout, reason, wave)
     check_transition(state, nxt, stages)
     return nxt
 
@@ -154,6 +197,7 @@ def _step(
     now: str,
     on_timeout: OnTimeout,
     reason: str,
+    wave: WaveGate | None,
 ) -> ReleaseState:
     last = len(stages) - 1
     s = replace(state, evaluated_at=now)
@@ -175,6 +219,26 @@ def _step(
     def rolled_back(x: ReleaseState, phase: Phase, event: str, why: str, by: str = "") -> ReleaseState:
         return log(replace(x, weight=0, phase=phase, hold_reason=why), event, why, by)
 
+    def wave_step(x: ReleaseState, retry_by: str = "", why: str = "") -> ReleaseState:
+        """A widened tenant: its first stage once its wave is open, else weight 0 (`waiting`). A retry is
+        recorded as such; otherwise the opening (`wave`) and each new reason to wait (`hold`) once."""
+        assert wave is not None
+        retry = bool(retry_by)
+        if wave.status == "open":
+            x = replace(x, stage=0, weight=stages[0].weight, phase="progressing", stage_started_at=now, hold_reason="")
+            return log(x, "retry" if retry else "wave", why or wave.reason, retry_by)
+        x = replace(x, stage=0, weight=0, phase="waiting", hold_reason=wave.reason)
+        if retry:
+            return log(replace(x, stage_started_at=now), "retry", why or wave.reason, retry_by)
+        return log(x, "hold", wave.reason) if wave.reason != state.hold_reason else x
+
+    if s.phase == "waiting":
+        if pending is not None:
+            if pending.action == "abort":
+                return rolled_back(s, "aborted", "abort", pending.reason or f"aborted by {pending.by}", pending.by)
+            s = log(s, "refused", f"{pending.action}: this tenant waits for its wave ({s.hold_reason})", pending.by)
+        return wave_step(s) if wave is not None else s
+
     # A failing gate rolls back before anything an operator asked for: no control promotes past a fail.
     if verdict == "fail" and s.phase in {"progressing", "paused", "timed_out"}:
         s = rolled_back(s, "failed", "fail", reason or "the gate failed: canary weight 0")
@@ -193,6 +257,8 @@ def _step(
         if pending.action == "retry":
             if s.phase not in {"failed", "aborted", "timed_out"}:
                 return log(s, "refused", f"retry: nothing to retry while {s.phase}", who)
+            if wave is not None:
+                return wave_step(s, who, why)
             s = replace(s, stage=0, weight=stages[0].weight, phase="progressing", stage_started_at=now, hold_reason="")
             return log(s, "retry", why, who)
         if pending.action == "pause":

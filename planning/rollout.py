@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from planning.feature_flags import cohort_bucket
@@ -113,15 +113,33 @@ class RolloutPlan:
     stages: tuple[StagePlan, ...] = ()
     """`progression: automatic`: every stage for the RolloutState, which holds where the release stands."""
     on_timeout: OnTimeout = "hold"
+    waves: tuple[tuple[str, ...], ...] = ()
+    """`progression: automatic`: the tenants outside `exposed`, wave by wave (`widening_waves`)."""
+    wave_stages: tuple[StagePlan, ...] = ()
+    """The stages a widened tenant runs (`canary.widening.weights`)."""
+    wave: int = 0
+    """This tenant's wave (`for_tenant`): 0 for the canary cohort."""
+    after: tuple[str, ...] = ()
+    """A widened tenant's previous wave: its wave starts once each of these tenants has promoted."""
 
     @property
     def automatic(self) -> bool:
         return bool(self.stages)
 
+    @property
+    def canary_tenants(self) -> tuple[str, ...]:
+        """Every tenant that runs a canary track: the cohort and, for an automatic release, its waves."""
+        return (*self.exposed, *(t for wave in self.waves for t in wave))
+
     def for_tenant(self, tenant_id: str) -> RolloutPlan:
-        """A tenant outside the exposure runs the stable release alone, with no gate."""
+        """A tenant outside the exposure and the waves runs the stable release alone, with no gate. A widened
+        tenant runs the widening stages after its previous wave."""
         if self.canary is None or tenant_id in self.exposed:
             return self
+        for index, members in enumerate(self.waves):
+            if tenant_id in members:
+                previous = self.waves[index - 1] if index else self.exposed
+                return replace(self, stages=self.wave_stages, wave=index + 1, after=previous)
         return RolloutPlan(self.strategy, self.stage, 0, False, False, False, None, self.exposed, self.stable, None)
 
 
@@ -148,6 +166,24 @@ def exposed_tenants(
     if environment == "prod":
         chosen = chosen[: max_exposed(len(agent.tenants), policy.max_tenant_exposure_pct)]
     return tuple(t for t in agent.tenants if t in chosen)
+
+
+def widening_waves(agent: Agent, exposed: tuple[str, ...], shares: list[float]) -> tuple[tuple[str, ...], ...]:
+    """The tenants outside the cohort, in waves of cumulative `shares` (%) of them, rounded up.
+
+    They join in cohort-bucket order, the order in which a growing canary percentage takes tenants into the
+    cohort; a share that adds no tenant adds no wave. Each wave lists its tenants in the stack file's order.
+    """
+    rest = sorted((t for t in agent.tenants if t not in exposed), key=lambda t: (cohort_bucket(t), t))
+    waves: list[tuple[str, ...]] = []
+    taken = 0
+    for share in shares:
+        upto = min(len(rest), math.ceil(len(rest) * share / 100 - 1e-9))
+        if upto > taken:
+            members = set(rest[taken:upto])
+            waves.append(tuple(t for t in agent.tenants if t in members))
+            taken = upto
+    return tuple(waves)
 
 
 def plan_rollout(
@@ -184,6 +220,7 @@ def plan_rollout(
         )
     weights = policy.weights
     if rollout.progression == "automatic":
+        widening = policy.widening
         return RolloutPlan(
             "canary",
             0,
@@ -197,6 +234,8 @@ def plan_rollout(
             canary=canary,
             stages=release_stages(policy),
             on_timeout=policy.on_timeout,
+            waves=widening_waves(agent, exposed, widening.waves),
+            wave_stages=stages_of(widening.weights, widening.min_durations, policy),
         )
     stage = rollout.stage
     weight = weights[stage]
@@ -233,13 +272,17 @@ def plan_rollout(
 def release_stages(policy: CanaryPolicy) -> tuple[StagePlan, ...]:
     """Each stage's weight and how long it waits for its gate: the shadow duration at weight 0, else its own
     minimum; the stage times out at `max_duration_factor` x that."""
-    gated = [w for w in policy.weights if 0 < w < 100]
+    return stages_of(policy.weights, policy.min_durations, policy)
+
+
+def stages_of(weights: list[int], min_durations: list[str], policy: CanaryPolicy) -> tuple[StagePlan, ...]:
+    gated = [w for w in weights if 0 < w < 100]
     out = []
-    for weight in policy.weights:
+    for weight in weights:
         if weight == 100:
             out.append(StagePlan(100, 0, 1))
             continue
-        minimum = seconds(policy.shadow_duration if weight == 0 else policy.min_durations[gated.index(weight)])
+        minimum = seconds(policy.shadow_duration if weight == 0 else min_durations[gated.index(weight)])
         out.append(StagePlan(weight, minimum, math.ceil(minimum * policy.max_duration_factor)))
     return tuple(out)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from conventions.labels import AGENT_ID, TENANT_ID, TRACK
+from conventions.resource_types import ROLLOUT_STATE_TYPE
 from policy import stack_settings
 from policy.resources import get, is_workload, items, kubernetes_kind, metadata, pod_labels, stack_of
 from settings import StackSettings
@@ -79,6 +80,20 @@ def _context(args: StackValidationArgs, report_violation: ReportViolation) -> tu
     return (settings, stack) if settings.environment == "prod" else None
 
 
+def widened_tenants(resources: Iterable[PolicyResource], agent_id: str) -> set[str]:
+    """Tenants of an automatic release's later waves: their RolloutState (`wave` >= 1) holds the canary at
+    weight 0 until every release it waits for (`after`, the previous wave) has promoted."""
+    found = set()
+    for resource in resources:
+        props = resource.props
+        if resource.resource_type != ROLLOUT_STATE_TYPE or props.get("agent_id") != agent_id:
+            continue
+        wave = props.get("wave")
+        if isinstance(wave, int | float) and wave >= 1 and props.get("after"):
+            found.add(str(props.get("tenant_id")))
+    return found
+
+
 def canary_tenant_exposure(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     context = _context(args, report_violation)
     if context is None:
@@ -88,7 +103,11 @@ def canary_tenant_exposure(args: StackValidationArgs, report_violation: ReportVi
     workloads = agent_workloads(args.resources, settings)
     last_stage = len(settings.canary.weights) - 1
     for agent_id in sorted({w.agent_id for w in workloads if w.canary}):
-        canary_tenants = sorted({w.tenant_id for w in workloads if w.agent_id == agent_id and w.canary})
+        # A later wave's canary serves only after the waves before it promoted: it is not the first cohort.
+        widened = widened_tenants(args.resources, agent_id)
+        canary_tenants = sorted(
+            {w.tenant_id for w in workloads if w.agent_id == agent_id and w.canary and w.tenant_id not in widened}
+        )
         agent = agents.get(agent_id)
         tenants = set(agent.tenants) if agent else {w.tenant_id for w in workloads if w.agent_id == agent_id}
         limit = max_exposed(len(tenants), settings.canary.max_tenant_exposure_pct)

@@ -15,6 +15,30 @@ PROD_COHORT_CAP_PCT = 5.0
 pass: the production rollout checklist's max_tenant_exposure_pct. Staging keeps the runtime's 10% canary stage."""
 
 
+class Widening(Settings):
+    """`progression: automatic`: after the canary cohort, the agent's other tenants take the release in waves.
+
+    Each widened tenant runs its own gated stages (`weights`, judged canary against stable in that tenant,
+    like the cohort's); a wave starts only once every tenant of the previous wave is promoted.
+    """
+
+    waves: list[float] = Field(
+        default_factory=lambda: [20.0, 50.0, 100.0],
+        description="Cumulative share (%) of the agent's tenants outside the canary cohort per wave; increasing, "
+        "ending at 100 (a wave that rounds to no new tenant is merged into the next). [] keeps them on stable "
+        "until the stack file's `version` changes.",
+    )
+    weights: list[int] = Field(
+        default_factory=lambda: [25, 100],
+        min_length=2,
+        description="Canary traffic per stage in a widened tenant; increasing, ending at 100.",
+    )
+    min_durations: list[Duration] = Field(
+        default_factory=lambda: ["15m"],
+        description="Minimum time per widened-tenant stage below 100 before its gate may pass.",
+    )
+
+
 class CanaryPolicy(Settings):
     weights: list[int] = Field(
         default_factory=lambda: [5, 25, 50, 100],
@@ -43,6 +67,7 @@ class CanaryPolicy(Settings):
         le=100,
         description="Share of an agent's tenants running the canary before its gated stages pass.",
     )
+    widening: Widening = Field(default_factory=Widening)
     blue_green_watch: Duration = Field(
         "10m",
         description="Blue-green: minimum time green serves alone, judged against blue, before the gate may pass "

@@ -112,7 +112,7 @@ class DataOutput(Contract):
 
 class ReleaseEvent(Contract):
     at: str
-    event: str = Field(description="started stage hold fail abort retry pause resume promote timed_out refused")
+    event: str = Field(description="started wave stage hold fail abort retry pause resume promote timed_out refused")
     stage: int
     weight: int
     verdict: str
@@ -123,7 +123,7 @@ class ReleaseEvent(Contract):
 class Release(Contract):
     stage: int
     weight: int = Field(description="canary weight the state applies (0 after a fail or an abort)")
-    phase: Literal["progressing", "paused", "promoted", "failed", "aborted", "timed_out"]
+    phase: Literal["waiting", "progressing", "paused", "promoted", "failed", "aborted", "timed_out"]
     verdict: str = Field(description="the last look's verdict")
     hold_reason: str
     stage_started_at: str
@@ -151,7 +151,10 @@ class AgentOutput(Contract):
     stage_weight: int = Field(description="what the stage asks for")
     stable_version: str
     canary_version: str | None
-    tenants_exposed: list[str] = Field(description="tenants running the canary track")
+    tenants_exposed: list[str] = Field(description="the canary cohort: tenants running the canary track first")
+    tenant_waves: list[list[str]] = Field(
+        description="`progression: automatic`: the other tenants, wave by wave, each after the previous promoted"
+    )
     ga_gate_verdict: str | None = Field(description="prod `ga` agents: the GA readiness gate, else null")
     tenants: dict[str, AgentTenant]
 

@@ -81,6 +81,17 @@ def release_control(settings: StackSettings, agent_id: str) -> Control | None:
     return None if c is None else Control(c.action, c.by, c.at, c.reason, c.stage)
 
 
+def wave_releases(rollouts: dict[str, CanaryRollout]) -> pulumi.Output[dict[str, Any]]:
+    """{tenant: {version, phase}} of a wave's releases, as the next wave's RolloutStates take them."""
+    pairs = []
+    for tenant_id, rollout in rollouts.items():
+        state = rollout.release_state
+        if state is None:
+            raise ValueError(f"{tenant_id}: a wave's tenant has no release state for the next wave to wait for")
+        pairs.append(pulumi.Output.all(tenant_id, state.version, state.phase))
+    return pulumi.Output.all(*pairs).apply(lambda v: {t: {"version": ver, "phase": ph} for t, ver, ph in v})
+
+
 def build_workloads(platform: Foundation) -> dict[str, Any]:
     s = platform.settings
     gates = GateWiring(
@@ -104,8 +115,12 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
             else None
         )
         per_tenant: dict[str, Any] = {}
-        for tenant_id in agent.tenants:
+        rollouts: dict[str, CanaryRollout] = {}
+        # Wave by wave: a widened tenant's release waits for the releases of its previous wave in this `up`.
+        waves = [set(plan.exposed), *(set(w) for w in plan.waves)]
+        for tenant_id in sorted(agent.tenants, key=lambda t: next((i for i, w in enumerate(waves) if t in w), 0)):
             tenant = platform.tenants[tenant_id]
+            tenant_plan = plan.for_tenant(tenant_id)
             namespace = s.namespace(tenant_id)
             rollout = CanaryRollout(
                 f"{tenant_id}-{agent.id}",
@@ -116,7 +131,7 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     tenant_id=tenant_id,
                     namespace=namespace,
                     environment=s.environment,
-                    plan=plan.for_tenant(tenant_id),
+                    plan=tenant_plan,
                     scale=agent_scale(s, agent, tenant_id),
                     canary_percentage=s.feature_flags.canary_percentage,
                     names=s.names,
@@ -131,11 +146,13 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     ingress=agent_ingress(agent, tenant_id),
                     promoted_at=agent.promoted_at,
                     policy=agent.rollout.policy,
+                    wave_after=wave_releases({t: rollouts[t] for t in tenant_plan.after}) if tenant_plan.wave else None,
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]
                 ),
             )
+            rollouts[tenant_id] = rollout
             per_tenant[tenant_id] = {
                 "namespace": namespace,
                 "service_name": rollout.service_name,
@@ -156,7 +173,8 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
             "stable_version": plan.stable.version,
             "canary_version": plan.canary.version if plan.canary else None,
             "tenants_exposed": list(plan.exposed),
-            "tenants": per_tenant,
+            "tenant_waves": [list(w) for w in plan.waves],
+            "tenants": {t: per_tenant[t] for t in agent.tenants},
             "ga_gate_verdict": ga_gate.verdict if ga_gate else None,
         }
     return {"agents": agents}

@@ -79,6 +79,30 @@ def canary_weights(s: StackSettings) -> Iterator[Problem]:
         )
 
 
+def widening_waves(s: StackSettings) -> Iterator[Problem]:
+    widening = s.canary.widening
+    waves = widening.waves
+    if waves and not (all(b > a for a, b in itertools.pairwise(waves)) and waves[0] > 0 and waves[-1] == 100):
+        yield Problem(
+            "canary.widening.waves",
+            f"{waves} must be strictly increasing shares of the other tenants above 0 and end at 100 "
+            "([] keeps them on stable until `version` changes)",
+        )
+    weights = widening.weights
+    if not (all(b > a for a, b in itertools.pairwise(weights)) and weights[0] >= 0 and weights[-1] == 100):
+        yield Problem(
+            "canary.widening.weights",
+            f"{weights} must be strictly increasing and end at 100 (a leading 0 is a shadow stage)",
+        )
+        return
+    gated = [w for w in weights if 0 < w < 100]
+    if len(widening.min_durations) != len(gated):
+        yield Problem(
+            "canary.widening.min_durations",
+            f"has {len(widening.min_durations)} entries; need one per stage below 100 ({gated})",
+        )
+
+
 def rollout_stage_in_range(s: StackSettings) -> Iterator[Problem]:
     for index, agent in enumerate(s.agents):
         if agent.rollout.stage >= len(s.canary.weights):
@@ -118,6 +142,7 @@ RULES: list[Rule] = [
     namespaces_are_labels,
     agents_reference_known_tenants,
     canary_weights,
+    widening_waves,
     rollout_stage_in_range,
     probes_on_lifecycle_port,
     grace_period_covers_shutdown,

@@ -12,7 +12,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from conventions.resource_types import ROLLOUT_STATE_TYPE
 from gates.ga_checks import AgentFacts, settings_findings
+from gates.rollout_state import stages_from, wave_of
+from planning.release import start
 from settings.gates import RolloutChecklist
 
 # (logical name, inputs[, region of the resource's provider]) -> outputs
@@ -163,6 +166,14 @@ def _slo_gate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         "passed_at": passed,
         "evaluated_at": passed,
     }
+
+
+@computes(ROLLOUT_STATE_TYPE)
+def _rollout_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # What `create` stores for a new release: the cohort at its first stage, a widened tenant waiting for
+    # its previous wave (whose states, in this render, have just started). No gate is looked at.
+    state = start(str(inputs["canary_version"]), stages_from(inputs), OFFLINE_EPOCH, wave_of(inputs))
+    return {**state.as_outputs(), "notify_status": ""}
 
 
 @computes("pulumi-python:dynamic/agent-platform:GaReadinessGate")

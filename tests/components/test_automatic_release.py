@@ -15,7 +15,7 @@ import pytest
 from components.agent_service import Scale
 from components.canary_rollout import CanaryRollout, CanaryRolloutArgs, GateWiring
 from conventions.metrics import DEFAULT_ERROR_STATUSES
-from gates.rollout_state import ROLLOUT_STATE_TYPE
+from conventions.resource_types import ROLLOUT_STATE_TYPE
 from gates.slo_gate import SLO_GATE_TYPE
 from gates.stage_clock import STAGE_CLOCK_TYPE
 from planning.release import Control
@@ -66,15 +66,20 @@ def run(
     preview: bool = False,
     control: Control | None = None,
     env: dict[str, str] | None = None,
+    cohort: str | None = None,
+    wave_after: Any = None,
     **rollout: Any,
 ) -> tuple[ReleaseMocks, dict[str, Any]]:
+    """`cohort`: another tenant is the canary cohort, so acme is a widened tenant (wave 1)."""
     policy = policy or CanaryPolicy()
     mocks = ReleaseMocks(release)
     pulumi.runtime.set_mocks(mocks, project="agent-platform", stack="prod", preview=preview)
     a = agent(progression="automatic", **rollout)
     if env:
         a = a.model_copy(update={"env": env})
-    plan = plan_rollout(a, "prod", policy, lambda t: True).for_tenant("acme")
+    if cohort:
+        a = a.model_copy(update={"tenants": [cohort, "acme"]})
+    plan = plan_rollout(a, "prod", policy, lambda t: cohort is None or t == cohort).for_tenant("acme")
     args = CanaryRolloutArgs(
         runtime=agent_runtime(a),
         probe=synthetic_probe(a),
@@ -94,6 +99,7 @@ def run(
         control=control,
         ingress=agent_ingress(a, "acme"),
         policy=a.rollout.policy,
+        wave_after=wave_after,
     )
     outputs: dict[str, Any] = {}
 
@@ -187,3 +193,23 @@ def test_in_preview_the_weight_waits_for_the_state_and_nothing_raises() -> None:
     assert "acme-support-bot-release" in mocks.of_type(ROLLOUT_STATE_TYPE)
     assert "acme-support-bot-stable-workload" in mocks.of_type(DEPLOYMENT)
     assert out == {}, "unknown until the provider has looked"
+
+
+def test_a_widened_tenant_waits_on_its_previous_wave_with_its_canary_at_weight_0() -> None:
+    after = {"globex": {"version": "1.5.0", "phase": "progressing"}}
+    waiting = state(0, 0, "waiting", hold_reason="wave 1 waits for the canary cohort (globex progressing)")
+    mocks, out = run(waiting, cohort="globex", wave_after=after)
+    release = mocks.of_type(ROLLOUT_STATE_TYPE)["acme-support-bot-release"]
+    assert (release["wave"], release["after"]) == (1, after)
+    assert [s["weight"] for s in release["stages"]] == [25, 100], "the widening stages, not the cohort's"
+    assert annotations(mocks, "acme-support-bot-canary-ingress")[f"{NGINX}/canary-weight"] == "0"
+    assert f"{NGINX}/mirror-target" not in annotations(mocks, "acme-support-bot-ingress")
+    assert (out["weight"], out["rolled_back"], out["promoted"]) == (0, False, False)
+    # Its wave open, the state's weight applies like the cohort's.
+    mocks, out = run(state(0, 25, "progressing"), cohort="globex", wave_after=after)
+    assert annotations(mocks, "acme-support-bot-canary-ingress")[f"{NGINX}/canary-weight"] == "25"
+
+
+def test_a_widened_tenant_without_its_previous_wave_is_refused() -> None:
+    with pytest.raises(Exception, match="needs its previous wave's releases"):
+        run(state(0, 0, "waiting"), cohort="globex")

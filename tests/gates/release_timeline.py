@@ -30,6 +30,7 @@ class Release:
     canary_error_rate: Callable[[float], float]
     """Failed share of the canary's requests at a minute since the release began."""
     stable_error_rate: float = 0.003
+    tenant: str = TENANT
 
 
 def regression_at(minute: float, factor: float, base: float = 0.003) -> Callable[[float], float]:
@@ -41,17 +42,27 @@ RELEASES = [
     # 5x more failures from minute 40 (by then the release is at 25% when evaluated every 5 minutes).
     Release("release-regression", 20, 60, regression_at(40, 5)),
     Release("release-quiet", 0.05, 0.15, regression_at(10_000, 1)),
+    # One agent in three tenants (cohort, wave 1, wave 2); in the second, the canary fails 5x from the start
+    # (a tenant-specific regression): the cohort promotes, the first wave must catch it.
+    Release("release-waves", 20, 60, regression_at(10_000, 1)),
+    Release("release-waves", 20, 60, regression_at(10_000, 1), tenant="globex"),
+    Release("release-waves", 20, 60, regression_at(10_000, 1), tenant="initech"),
+    Release("release-waves-regression", 20, 60, regression_at(10_000, 1)),
+    Release("release-waves-regression", 20, 60, regression_at(0, 5), tenant="globex"),
+    Release("release-waves-regression", 20, 60, regression_at(10_000, 1), tenant="initech"),
 ]
 
 
-def _lines(agent_id: str, version: str, rps: float, error_rate: Callable[[float], float]) -> tuple[list, list]:
+def _lines(
+    agent_id: str, version: str, rps: float, error_rate: Callable[[float], float], tenant: str = TENANT
+) -> tuple[list, list]:
     counters, histogram = [], []
     start = int((RELEASE_START - HISTORY).timestamp())
     end = int((RELEASE_START + SPAN).timestamp())
     requests = errors = 0.0
 
     def series(**extra: str) -> str:
-        return om.labels(NAMESPACE, TENANT, agent_id, version, capability="answer", **extra)
+        return om.labels(NAMESPACE, tenant, agent_id, version, capability="answer", **extra)
 
     for ts in range(start, end + 1, STEP_SECONDS):
         minute = (ts - RELEASE_START.timestamp()) / 60
@@ -77,7 +88,7 @@ def openmetrics(releases: list[Release]) -> str:
             (CANARY, r.canary_rps, r.canary_error_rate),
             (STABLE, r.stable_rps, lambda _m, r=r: r.stable_error_rate),
         ):
-            c, h = _lines(r.agent_id, version, rps, rate)
+            c, h = _lines(r.agent_id, version, rps, rate, r.tenant)
             counters += c
             histogram += h
     # OpenMetrics wants each metric family's samples together, in time order per series.

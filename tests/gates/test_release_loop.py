@@ -42,12 +42,12 @@ def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusSer
     server.stop()
 
 
-def gate(url: str, agent_id: str) -> dict[str, Any]:
+def gate(url: str, agent_id: str, tenant: str = TENANT) -> dict[str, Any]:
     return {
         "prometheus_url": url,
         "namespace": NAMESPACE,
         "agent_id": agent_id,
-        "tenant_id": TENANT,
+        "tenant_id": tenant,
         "stable_version": STABLE,
         "canary_version": CANARY,
         "query_timeout_seconds": 5,
@@ -59,8 +59,19 @@ def gate(url: str, agent_id: str) -> dict[str, Any]:
 class Engine:
     """Stores what the host returns and calls it the way the engine does, one `up` per `evaluate`."""
 
-    def __init__(self, host, url: str, agent_id: str):
+    def __init__(
+        self,
+        host,
+        url: str,
+        agent_id: str,
+        tenant: str = TENANT,
+        stages: tuple[StagePlan, ...] = STAGES,
+        wave: int = 0,
+    ):
         self.host, self.url, self.agent_id = host, url, agent_id
+        self.tenant, self.stages, self.wave = tenant, stages, wave
+        self.after: dict[str, Any] | None = None
+        self.urn = URN.replace("::support-bot-release", f"::{tenant}-support-bot-release")
         self.id = ""
         self.state: dict[str, Any] = {}
         self.control: Control | None = None
@@ -70,32 +81,36 @@ class Engine:
         clock = FixedClock(format_time(RELEASE_START + timedelta(minutes=minute)))
         args = RolloutStateArgs(
             agent_id=self.agent_id,
-            tenant_id=TENANT,
+            tenant_id=self.tenant,
             canary_version=CANARY,
-            stages=STAGES,
-            gate=gate(self.url, self.agent_id),
+            stages=self.stages,
+            gate=gate(self.url, self.agent_id, self.tenant),
             control=self.control,
+            wave=self.wave,
+            after=self.after,
         )
         provider = serialize_provider(RolloutStateProvider(clock))
         return {**args.props(), **dict.fromkeys(STATE_KEYS), "__provider": provider}
 
     def evaluate(self, minute: float) -> dict[str, Any]:
         news = self.news(minute)
-        checked = self.host.Check(provider_pb2.CheckRequest(urn=URN, olds=to_struct(self.state), news=to_struct(news)))
+        checked = self.host.Check(
+            provider_pb2.CheckRequest(urn=self.urn, olds=to_struct(self.state), news=to_struct(news))
+        )
         assert not checked.failures, checked.failures
         if not self.id:
-            created = self.host.Create(provider_pb2.CreateRequest(urn=URN, properties=checked.inputs))
+            created = self.host.Create(provider_pb2.CreateRequest(urn=self.urn, properties=checked.inputs))
             self.id, self.state = created.id, from_struct(created.properties)
             self.calls.append("create")
             return self.state
         diff = self.host.Diff(
-            provider_pb2.DiffRequest(id=self.id, urn=URN, olds=to_struct(self.state), news=checked.inputs)
+            provider_pb2.DiffRequest(id=self.id, urn=self.urn, olds=to_struct(self.state), news=checked.inputs)
         )
         if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
             self.calls.append("same")
             return self.state
         assert not diff.replaces, diff.replaces
-        request = provider_pb2.UpdateRequest(id=self.id, urn=URN, olds=to_struct(self.state), news=checked.inputs)
+        request = provider_pb2.UpdateRequest(id=self.id, urn=self.urn, olds=to_struct(self.state), news=checked.inputs)
         self.state = from_struct(self.host.Update(request).properties)
         self.calls.append("update")
         return self.state
@@ -201,3 +216,69 @@ def test_a_promote_that_skips_a_stage_is_refused_and_recorded(host, timeline) ->
     engine.control = Control("promote", "carol@example.com", "2025-03-03T08:06:00Z", stage=1)
     promoted = engine.evaluate(6)
     assert (int(promoted["stage"]), int(promoted["weight"])) == (1, 25)
+
+
+WAVE_STAGES = (StagePlan(25, 900, 3600), StagePlan(100, 0, 1))
+
+
+def widening(host, url: str, agent_id: str) -> list[Engine]:
+    """The cohort (this tenant) and two waves of one tenant each, the way the stack wires them."""
+    return [
+        Engine(host, url, agent_id),
+        Engine(host, url, agent_id, "globex", WAVE_STAGES, wave=1),
+        Engine(host, url, agent_id, "initech", WAVE_STAGES, wave=2),
+    ]
+
+
+def evaluate_all(engines: list[Engine], minute: float) -> list[dict[str, Any]]:
+    """One `up`: each wave's state after the previous wave's, taking its outputs of this same `up`."""
+    seen = []
+    for previous, engine in zip([None, *engines], engines, strict=False):
+        if previous is not None:
+            engine.after = {previous.tenant: {"version": previous.state["version"], "phase": previous.state["phase"]}}
+        seen.append(dict(engine.evaluate(minute)))
+    return seen
+
+
+def run_all(engines: list[Engine], last: float) -> list[tuple[float, list[dict[str, Any]]]]:
+    return [(m, evaluate_all(engines, m)) for m in range(0, int(last) + 1, 5)]
+
+
+def test_a_healthy_release_widens_wave_by_wave_each_after_the_previous_promoted(host, timeline) -> None:
+    engines = widening(host, timeline.url, "release-waves")
+    seen = run_all(engines, 235)
+    final = seen[-1][1]
+    assert [s["phase"] for s in final] == ["promoted"] * 3, [s["hold_reason"] for s in final]
+    promoted_at = [next(m for m, states in seen if states[i]["phase"] == "promoted") for i in range(3)]
+    opened_at = [next(m for m, states in seen if states[i]["phase"] != "waiting") for i in range(3)]
+    assert promoted_at[0] <= opened_at[1] and promoted_at[1] <= opened_at[2], (promoted_at, opened_at)
+    assert opened_at[1] == promoted_at[0], "a wave opens in the `up` in which the previous one promoted"
+    for i in (1, 2):
+        before = [states[i] for m, states in seen if m < opened_at[i]]
+        assert before and all((s["phase"], int(s["weight"])) == ("waiting", 0) for s in before)
+        assert all(not s["verdict"] for s in before), "a waiting tenant never looks at the gate"
+        moves = [e["event"] for e in final[i]["history"] if e["event"] in {"started", "wave", "stage", "promote"}]
+        assert moves == ["started", "wave", "promote"]
+        # Its own gated stage: the 25% stage waited for its minimum before its gate passed.
+        wave_event = next(e for e in final[i]["history"] if e["event"] == "wave")
+        promote = next(e for e in final[i]["history"] if e["event"] == "promote")
+        assert (parse_time(promote["at"]) - parse_time(wave_event["at"])).total_seconds() >= WAVE_STAGES[0].min_seconds
+
+
+def test_a_regression_in_a_wave_sets_its_weight_0_and_halts_the_waves_after_it(host, timeline) -> None:
+    engines = widening(host, timeline.url, "release-waves-regression")
+    seen = run_all(engines, 200)
+    cohort, wave1, wave2 = seen[-1][1]
+    assert cohort["phase"] == "promoted"
+    assert (wave1["phase"], int(wave1["weight"]), wave1["verdict"]) == ("failed", 0, "fail")
+    assert (wave2["phase"], int(wave2["weight"])) == ("waiting", 0)
+    assert "halted" in wave2["hold_reason"] and "globex failed" in wave2["hold_reason"]
+    assert all(int(states[2]["weight"]) == 0 for _, states in seen), "the wave after a fail never serves"
+    opened = next(m for m, states in seen if states[1]["phase"] != "waiting")
+    failed = next(m for m, states in seen if states[1]["phase"] == "failed")
+    assert failed - opened <= 30, f"the wave's canary served {failed - opened} minutes before weight 0"
+    # An operator's abort, applied to every tenant of the agent, rolls the promoted cohort back too.
+    for engine in engines:
+        engine.control = Control("abort", "alice@example.com", "2025-03-03T11:21:00Z", "globex regression")
+    aborted = evaluate_all(engines, 205)
+    assert [(s["phase"], int(s["weight"])) for s in aborted] == [("aborted", 0), ("failed", 0), ("aborted", 0)]

@@ -15,10 +15,12 @@ from planning.release import (
     ReleaseState,
     SkippedStageError,
     StagePlan,
+    WaveGate,
     check_transition,
     needs_look,
     start,
     step,
+    wave_gate,
 )
 
 STAGES = (StagePlan(5, 600, 2400), StagePlan(25, 1200, 4800), StagePlan(50, 1800, 7200), StagePlan(100, 0, 1))
@@ -230,3 +232,78 @@ def test_the_stack_policy_gives_each_stage_its_wait_and_its_maximum() -> None:
         (50, 1800, 7200),
         (100, 0, 1),
     ]
+
+
+WAVE_STAGES = (StagePlan(25, 900, 3600), StagePlan(100, 0, 1))
+
+
+def phases(**by_tenant: str) -> dict[str, dict[str, str]]:
+    return {t: {"version": "1.5.0", "phase": p} for t, p in by_tenant.items()}
+
+
+def test_a_wave_opens_only_when_every_tenant_of_the_previous_one_promoted_this_version() -> None:
+    assert wave_gate(1, "1.5.0", phases(acme="promoted", globex="promoted")).status == "open"
+    waiting = wave_gate(1, "1.5.0", phases(acme="promoted", globex="timed_out"))
+    assert waiting.status == "wait" and "globex timed_out" in waiting.reason
+    halted = wave_gate(2, "1.5.0", phases(acme="promoted", globex="failed"))
+    assert halted.status == "halt" and "wave 1" in halted.reason and "globex failed" in halted.reason
+    stale = {"acme": {"version": "1.4.9", "phase": "promoted"}}
+    assert wave_gate(1, "1.5.0", stale).status == "wait", "another version's promotion is not this one's evidence"
+    assert wave_gate(1, "1.5.0", {}).status == "wait", "no evidence never opens a wave"
+
+
+def widened(minute: float, gate: WaveGate, state: ReleaseState | None = None, **kw) -> ReleaseState:
+    if state is None:
+        return start("1.5.0", WAVE_STAGES, at(minute), gate)
+    verdict = kw.pop("verdict", "pass") if needs_look(state, WAVE_STAGES) else None
+    return step(state, WAVE_STAGES, verdict, "", kw.pop("ctl", None), at(minute), wave=gate)
+
+
+WAIT = WaveGate("wait", "wave 1 waits for the canary cohort (acme progressing)")
+OPEN = WaveGate("open", "the canary cohort promoted 1.5.0 (acme)")
+HALT = WaveGate("halt", "wave 1 halted: the canary cohort did not promote 1.5.0 (acme failed)")
+
+
+def test_a_widened_tenant_waits_at_weight_0_without_looking_then_runs_its_own_gated_stages() -> None:
+    state = widened(0, WAIT)
+    assert (state.phase, state.weight, state.hold_reason) == ("waiting", 0, WAIT.reason)
+    assert not needs_look(state, WAVE_STAGES) and not state.shadow
+    again = widened(5, WAIT, state)
+    assert again.history == state.history, "the same reason to wait is recorded once"
+    opened = widened(60, OPEN, again)
+    assert (opened.phase, opened.stage, opened.weight, opened.stage_started_at) == ("progressing", 0, 25, at(60))
+    assert opened.history[-1].event == "wave" and needs_look(opened, WAVE_STAGES)
+    promoted = widened(80, OPEN, opened)
+    assert (promoted.phase, promoted.weight) == ("promoted", 100)
+
+
+def test_a_halted_wave_keeps_waiting_and_an_abort_or_a_retry_keeps_it_behind_its_wave() -> None:
+    state = widened(5, HALT, widened(0, WAIT))
+    assert (state.phase, state.weight, state.history[-1].event) == ("waiting", 0, "hold")
+    assert "halted" in state.hold_reason
+    refused = widened(6, HALT, state, ctl=control("promote", 6))
+    assert (refused.phase, refused.history[-1].event) == ("waiting", "refused")
+    aborted = widened(7, HALT, refused, ctl=control("abort", 7, "bob"))
+    assert (aborted.phase, aborted.weight) == ("aborted", 0)
+    retried = widened(8, WAIT, aborted, ctl=control("retry", 8, "carol"))
+    assert (retried.phase, retried.weight, retried.history[-1].event) == ("waiting", 0, "retry")
+    # A retry after a fail in its own stages waits again if its wave closed meanwhile, else starts again.
+    failed = widened(30, OPEN, widened(20, OPEN, retried), verdict="fail")
+    assert (failed.phase, failed.weight) == ("failed", 0)
+    assert widened(31, OPEN, failed, ctl=control("retry", 31)).weight == 25
+    assert widened(31, HALT, failed, ctl=control("retry", 31)).phase == "waiting"
+
+
+def test_a_widened_tenant_can_only_come_out_of_waiting_at_its_first_stage() -> None:
+    for seed in range(40):
+        rng = random.Random(seed)
+        state = widened(0, WAIT)
+        for i in range(1, 40):
+            gate = rng.choice([WAIT, OPEN, HALT])
+            ctl = control(rng.choice(ACTIONS), i, "x") if rng.random() < 0.2 else None
+            nxt = widened(i, gate, state, ctl=ctl, verdict=rng.choice(VERDICTS))
+            if state.phase == "waiting" and nxt.phase != "waiting":
+                assert nxt.phase == "aborted" or (gate is OPEN and nxt.stage == 0), (state, nxt)
+            if nxt.phase == "waiting":
+                assert nxt.weight == 0 and gate is not OPEN
+            state = nxt

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from conventions.resource_types import ROLLOUT_STATE_TYPE
 from planning.rollout import max_exposed
 from policy import exceptions, stack_settings
 from policy.offline import Violation, run_rules
@@ -476,6 +477,23 @@ def test_canary_may_widen_once_its_gated_stages_completed(prod_rollout: Callable
     last = len(prod_settings_with({}).canary.weights) - 1
     prod_rollout({"stage": last, "canary": {"version": "1.5.0"}})
     assert violations("canary-tenant-exposure", canaries("acme", "globex", "litware")) == []
+
+
+def release_state(tenant: str, wave: int, after: dict[str, Any] | None) -> dict[str, Any]:
+    inputs = {"agent_id": "support-bot", "tenant_id": tenant, "canary_version": "1.5.0", "wave": wave, "after": after}
+    return record(ROLLOUT_STATE_TYPE, f"{tenant}-support-bot-release", inputs)
+
+
+def test_an_automatic_release_may_run_its_later_waves_canaries_held_by_their_release_state() -> None:
+    """A later wave's canary serves nothing until its previous wave promoted (planning.release.wave_gate)."""
+    cohort = {"acme": {"version": "1.5.0", "phase": "progressing"}}
+    waves = [release_state("acme", 0, None), *(release_state(t, 1, cohort) for t in ("globex", "litware"))]
+    assert violations("canary-tenant-exposure", [*canaries("acme", "globex", "litware"), *waves]) == []
+    # A second tenant in the first wave (no previous wave to wait for) is still over the cap.
+    first = [release_state("acme", 0, None), release_state("globex", 0, None)]
+    assert violations("canary-tenant-exposure", [*canaries("acme", "globex"), *first])
+    unwired = [release_state("acme", 0, None), release_state("globex", 1, None)]
+    assert violations("canary-tenant-exposure", [*canaries("acme", "globex"), *unwired])
 
 
 def test_rolled_back_canary_counts_as_incomplete(prod_rollout: Callable[[dict[str, Any]], None]) -> None:

@@ -102,6 +102,22 @@ CASES = {
             "and end at 100 (a leading 0 is the shadow stage)"
         ],
     ),
+    "widening waves not ending at 100": (
+        "dev",
+        lambda r: r.update(canary={"widening": {"waves": [20, 50]}}),
+        [
+            "Pulumi.dev.yaml: agent-platform:canary.widening.waves: [20.0, 50.0] must be strictly increasing shares "
+            "of the other tenants above 0 and end at 100 ([] keeps them on stable until `version` changes)"
+        ],
+    ),
+    "widening stage without its minimum": (
+        "dev",
+        lambda r: r.update(canary={"widening": {"weights": [10, 50, 100]}}),
+        [
+            "Pulumi.dev.yaml: agent-platform:canary.widening.min_durations: has 1 entries; need one per stage "
+            "below 100 ([10, 50])"
+        ],
+    ),
     "unknown field": (
         "dev",
         lambda r: r["tenants"][0].update(teir="premium"),

@@ -11,13 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import shlex
-from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from gates.release_control import WEIGHT_ANNOTATION, commands
 from settings import validate
-from tests.conftest import load_manifests
+from tests.conftest import load_manifests, render_stack
 from tests.settings.test_settings import stack_raw
+from tests.stacks.test_render import edit_stack, project_copy
 
 NGINX = "nginx.ingress.kubernetes.io"
 AT = "2026-01-05T09:00:00Z"
@@ -32,6 +34,23 @@ def automatic_staging(loop: dict | None = None):
     return validate("staging", raw)
 
 
+def make_automatic(config: dict) -> None:
+    rollout = config["agent-platform:agents"][0]["rollout"]
+    rollout.pop("stage", None)
+    rollout["progression"] = "automatic"
+
+
+@pytest.fixture(scope="module")
+def automatic_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """staging rendered with support-bot's release automatic: its cohort at the first stage, its waves waiting."""
+    tmp = tmp_path_factory.mktemp("automatic")
+    project = project_copy(tmp)
+    edit_stack(project, "staging", make_automatic)
+    result = render_stack("staging", tmp / "out", cwd=project)
+    assert result.returncode == 0, result.stderr
+    return tmp / "out" / "staging"
+
+
 def annotate(obj: dict, command: str) -> dict:
     """What `kubectl annotate --overwrite KEY=VALUE` does to the object."""
     words = shlex.split(command)
@@ -42,8 +61,9 @@ def annotate(obj: dict, command: str) -> dict:
     return out
 
 
-def test_break_glass_sends_every_exposed_canary_ingress_no_traffic(rendered: Callable[[str], Path]) -> None:
-    manifests = load_manifests(rendered("staging"))
+def test_break_glass_sends_every_canary_ingress_no_traffic(automatic_render: Path) -> None:
+    """The cohort's and every later wave's: a wave that opens before the abort is applied serves too."""
+    manifests = load_manifests(automatic_render)
     settings = automatic_staging()
     printed = commands(settings, "staging", "support-bot", "break-glass", "alice", AT, "pager", None)
     annotations = [c for c in printed if " annotate " in c]
@@ -55,7 +75,6 @@ def test_break_glass_sends_every_exposed_canary_ingress_no_traffic(rendered: Cal
         assert path in manifests, f"{command}: no such Ingress in the render"
         before = manifests[path]
         assert before["metadata"]["annotations"][f"{NGINX}/canary"] == "true"
-        assert before["metadata"]["annotations"][f"{NGINX}/canary-weight"] != "0"
         after = annotate(before, command)
         assert after["metadata"]["annotations"][WEIGHT_ANNOTATION] == "0"
         assert after["metadata"]["annotations"][f"{NGINX}/canary-weight-total"] == "100"
@@ -63,6 +82,11 @@ def test_break_glass_sends_every_exposed_canary_ingress_no_traffic(rendered: Cal
         p.parts[0] for p, m in manifests.items() if m.get("kind") == "Ingress" and p.name.endswith("-canary.yaml")
     }
     assert {shlex.split(c)[2] for c in annotations} == exposed
+    weights = {
+        manifests[Path(ns) / "ingress-support-bot-canary.yaml"]["metadata"]["annotations"][WEIGHT_ANNOTATION]
+        for ns in exposed
+    }
+    assert weights == {"0", "5"}, "the render has the cohort serving and the later waves waiting"
     # ... and the abort that keeps it at 0 once the loop runs again, recorded with who and when.
     config = printed[-1]
     assert config.startswith("pulumi config set-all --stack staging --path ")
