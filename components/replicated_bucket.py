@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import AwsConfig, policy_json, service_trust
+from settings.names import REPLICA_SUFFIX
 
 
 def replication_role_name(bucket: str) -> str:
@@ -48,7 +49,7 @@ class ReplicatedBucketConfig(AwsConfig):
 
     @property
     def replica_bucket(self) -> str:
-        return f"{self.bucket}-replica"
+        return f"{self.bucket}{REPLICA_SUFFIX}"
 
 
 class ReplicatedBucket(pulumi.ComponentResource):

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from conventions.metrics import DEFAULT_ERROR_STATUSES
 from settings.base import Settings
-from settings.formats import KmsAlias, ObjectName
+from settings.formats import KmsAlias, ObjectName, matching
+
+REPLICA_SUFFIX = "-replica"
+"""A replicated bucket's copy in the DR region is named after it with this suffix."""
+
+
+SecretKey = Annotated[
+    str,
+    matching(r"[-._a-zA-Z0-9]{1,253}", "a Secret key of letters, digits, '-', '_' and '.' like openai-key"),
+]
+"""A key of a Kubernetes Secret (its `data` keys, https://kubernetes.io/docs/concepts/configuration/secret/
+#restriction-names-data); the LLM keys also end the names of Secrets Manager secrets, whose characters
+(letters, digits, /_+=.@-, https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)
+include these."""
 
 
 class AgentSecretKeys(Settings):
     """Keys of the agents' Secret, produced by External Secrets from AWS Secrets Manager."""
 
-    database_url: str = "database-url"
-    redis_url: str = "redis-url"
-    data_region: str = "data-region"
-    redis_replication_group: str = "redis-replication-group"
-    anthropic_api_key: str = "anthropic-api-key"
-    openai_key: str = "openai-key"
+    database_url: SecretKey = "database-url"
+    redis_url: SecretKey = "redis-url"
+    data_region: SecretKey = "data-region"
+    redis_replication_group: SecretKey = "redis-replication-group"
+    anthropic_api_key: SecretKey = "anthropic-api-key"
+    openai_key: SecretKey = "openai-key"
 
 
 class MetricLabels(Settings):

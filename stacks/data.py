@@ -29,7 +29,14 @@ from conventions.labels import TENANT_ID
 from conventions.tags import tags
 from settings import StackSettings
 from settings.base import is_eu_region
-from settings.checks.identifiers import database_name, rds_identifier
+from settings.checks.identifiers import (
+    BUCKET_PURPOSES,
+    bucket_name,
+    database_name,
+    elasticache_user_id,
+    rds_identifier,
+    site_prefix,
+)
 from settings.data import Postgres
 from settings.tenancy import Tenant
 from stacks.cluster_connection import ClusterConnection
@@ -75,7 +82,7 @@ class Providers:
 
 def plan_sites(platform: Foundation, providers: Providers) -> list[Site]:
     s = platform.settings
-    base = f"agent-platform-{s.environment}"
+    base = site_prefix(s.environment)
     eu_tenants = [t for t in s.tenants if in_eu_site(s, t)]
     primary_tenants = [t for t in s.tenants if not in_eu_site(s, t)]
     sites = [
@@ -145,10 +152,6 @@ def velero_role_name(environment: str) -> str:
 
 def db_name(tenant_id: str) -> str:
     return database_name(tenant_id)
-
-
-def _bucket(site: Site, purpose: str) -> str:
-    return f"{site.prefix.removesuffix('-eu')}-{purpose}-{site.region}"
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def build_keys(s: StackSettings, site: Site, account: pulumi.Input[str], site_ta
     """The roles that replicate the site's buckets use both keys; Velero and (in the cluster's region) the
     EBS CSI driver use the site's own."""
     env = s.environment
-    replicators = [replication_role_name(_bucket(site, p)) for p in ("agent-data", "velero")]
+    replicators = [replication_role_name(bucket_name(env, p, site.region)) for p in BUCKET_PURPOSES]
     key_users = [*replicators, velero_role_name(env)] + ([s.data.ebs_csi_role_name] if site.key == PRIMARY else [])
     key = KmsKey(
         f"{site.prefix}-kms",
@@ -379,7 +382,7 @@ def build_cache(
         kms_key_arn=keys.key.key_arn,
         subnet_group_name=network.cache_subnet_group_name,
         security_group_id=network.security_group_ids["redis"],
-        users={redis_user(t.id, env): t.id for t in site.tenants},
+        users={elasticache_user_id(t.id, env): t.id for t in site.tenants},
         protect=s.data.protect,
     )
     cache = RedisCache(f"{site.prefix}-redis", config, opts=pulumi.ResourceOptions(provider=site.provider))
@@ -410,7 +413,7 @@ def build_bucket(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[s
         ReplicatedBucketConfig(
             region=site.region,
             tags=site_tags,
-            bucket=_bucket(site, "agent-data"),
+            bucket=bucket_name(s.environment, "agent-data", site.region),
             replica_region=site.dr_region,
             kms_key_arn=keys.key.key_arn,
             replica_provider=site.dr_provider,
@@ -472,7 +475,7 @@ def build_velero(s: StackSettings, platform: Foundation, sites: list[SiteData]) 
                     name=data.site.prefix.removeprefix("agent-platform-"),
                     region=data.site.region,
                     replica_region=data.site.dr_region,
-                    bucket=_bucket(data.site, "velero"),
+                    bucket=bucket_name(env, "velero", data.site.region),
                     provider=data.site.provider,
                     replica_provider=data.site.dr_provider,
                     kms_key_arn=data.keys.key.key_arn,
@@ -522,7 +525,7 @@ def build_tenant_access(
     env = s.environment
     site = data.site
     database, redis = data.databases.of(tenant.id), data.cache.cache
-    user = redis_user(tenant.id, env)
+    user = elasticache_user_id(tenant.id, env)
     return TenantDataAccess(
         f"{tenant.id}-data",
         TenantDataConfig(
@@ -567,11 +570,6 @@ def build_tenant_access(
             providers=[site.provider, platform.k8s_provider], depends_on=[platform.tenants[tenant.id]]
         ),
     )
-
-
-def redis_user(tenant_id: str, environment: str) -> str:
-    """The tenant's Redis user in its site's replication group."""
-    return f"{tenant_id}-{environment}"
 
 
 def _cluster_opts(platform: Foundation) -> pulumi.ResourceOptions:

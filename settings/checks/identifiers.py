@@ -2,8 +2,9 @@
 
 A tenant id becomes a namespace, a PostgreSQL database and user, an ElastiCache user id and (for tiers with
 dedicated data) an RDS instance identifier; an agent id becomes a CronJob and, with its tenant's namespace,
-an IAM role name. Each rule is the service's own (cited in tests/settings/test_identifiers.py), so `up`
-never fails on a name that settings accepted.
+an IAM role name; the data regions become S3 bucket names. Each rule is the service's own (cited where it is
+defined here and in the tests), so `up` never fails on a name that settings accepted, and a component never
+refuses a name the composition derived from valid settings.
 """
 
 from __future__ import annotations
@@ -11,24 +12,51 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from settings.base import is_eu_region
 from settings.errors import Problem
+from settings.names import REPLICA_SUFFIX
 from settings.stack import StackSettings
 
 RDS_IDENTIFIER_MAX = 63
 DATABASE_NAME_MAX = 63
 BOOTSTRAP_JOB_NAME_MAX = 40
 ELASTICACHE_USER_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
+"""The CreateUser API's UserId pattern (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/
+API_CreateUser.html)."""
+ELASTICACHE_ID_MAX = 40
+"""ElastiCache ids (replication groups, https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/
+API_CreateReplicationGroup.html, ReplicationGroupId: 1 to 40 characters, no two consecutive hyphens, no trailing
+hyphen; users and user groups as the ElastiCache console states them: up to 40 characters)."""
+S3_BUCKET_MAX = 63
+"""S3 general purpose bucket names are 3 to 63 characters of lower-case letters, digits, '.' and '-'
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
+BUCKET_PURPOSES = ("agent-data", "velero")
 CRONJOB_NAME_MAX = 52
 IAM_ROLE_NAME_MAX = 64
 SYNTHETIC_SUFFIX = "-synthetic-session"
 
 
+def site_prefix(environment: str) -> str:
+    """`agent-platform-<env>`: the names of a stack's data services start with it."""
+    return f"agent-platform-{environment}"
+
+
 def rds_identifier(environment: str, tenant_id: str) -> str:
-    return f"agent-platform-{environment}-{tenant_id}"
+    return f"{site_prefix(environment)}-{tenant_id}"
 
 
 def database_name(tenant_id: str) -> str:
     return "tenant_" + tenant_id.replace("-", "_")
+
+
+def elasticache_user_id(tenant_id: str, environment: str) -> str:
+    """Also the user's name: IAM authentication requires the two to be equal."""
+    return f"{tenant_id}-{environment}"
+
+
+def bucket_name(environment: str, purpose: str, region: str) -> str:
+    """A data site's bucket in `region`; its replica in the DR region adds REPLICA_SUFFIX."""
+    return f"{site_prefix(environment)}-{purpose}-{region}"
 
 
 def tenant_names(s: StackSettings) -> Iterator[Problem]:
@@ -64,12 +92,18 @@ def tenant_names(s: StackSettings) -> Iterator[Problem]:
                 f"its PostgreSQL database and user {database!r} are {len(database)} characters; PostgreSQL allows "
                 f"at most {DATABASE_NAME_MAX}: shorten the id to {DATABASE_NAME_MAX - len('tenant_')} characters",
             )
-        user = f"{tenant.id}-{env}"
+        user = elasticache_user_id(tenant.id, env)
         if not ELASTICACHE_USER_ID.match(user) or "--" in user:
             yield Problem(
                 path,
                 f"its ElastiCache user id {user!r} must start with a letter and have no two consecutive hyphens "
                 "(ElastiCache's rule); rename the tenant",
+            )
+        elif len(user) > ELASTICACHE_ID_MAX:
+            yield Problem(
+                path,
+                f"its ElastiCache user id {user!r} is {len(user)} characters; ElastiCache allows at most "
+                f"{ELASTICACHE_ID_MAX}: shorten the id to {ELASTICACHE_ID_MAX - len(user) + len(tenant.id)} characters",
             )
 
 
@@ -105,4 +139,23 @@ def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
             seen[role], full_names[role] = f"{namespace}/{agent.id}", full
 
 
-RULES = [tenant_names, agent_names, iam_role_names_unique]
+def bucket_names(s: StackSettings) -> Iterator[Problem]:
+    """Each data site's buckets (and their `-replica` copies) are named after the site's region: the primary
+    region's site always, the EU site's when an EU-resident tenant's data leaves a non-EU primary region."""
+    regions = [("primary_region", s.primary_region)]
+    if not is_eu_region(s.primary_region) and any(t.data_residency == "eu" for t in s.tenants):
+        regions.append(("data.eu_region", s.data.eu_region))
+    for path, region in regions:
+        for purpose in BUCKET_PURPOSES:
+            replica = bucket_name(s.environment, purpose, region) + REPLICA_SUFFIX
+            if len(replica) > S3_BUCKET_MAX:
+                yield Problem(
+                    path,
+                    f"{region!r} makes the replica bucket {replica!r} {len(replica)} characters; S3 allows at most "
+                    f"{S3_BUCKET_MAX}: use a real AWS region name (at most "
+                    f"{S3_BUCKET_MAX - len(replica) + len(region)} characters here)",
+                )
+                break
+
+
+RULES = [tenant_names, agent_names, iam_role_names_unique, bucket_names]

@@ -448,6 +448,17 @@ def named(stack: str) -> Iterator[Mutant]:
     yield case("cronjob-name-too-long", lambda r: r["agents"][0].update(id="s" * 50), "agents[0].id")
     yield case("elasticache-user-id-leading-digit", lambda r: r["tenants"].append({"id": "1st"}), "tenants[*].id")
     yield case("eks-cluster-name-bad", _cluster(name="agents_prod!"), "cluster.name")
+    yield case("elasticache-user-id-too-long", lambda r: r["tenants"].append({"id": "e" * 38}), "tenants[*].id")
+    yield case(
+        "replica-bucket-name-too-long",
+        lambda r: r.update(primary_region="us-northwesterncentralxyz-1"),
+        "primary_region",
+    )
+    yield case(
+        "secret-key-not-a-key",
+        _deep("names.agent_secret_keys", {"openai_key": "openai key"}),
+        "names.agent_secret_keys.openai_key",
+    )
     yield case("redis-engine-version", _deep("data.redis.engine_version", "7"), "data.redis.engine_version")
     # durations and crons
     yield case("velero-schedule-four-fields", _deep("backups.velero.schedule", "0 */6 * *"), "backups.velero.schedule")

@@ -195,6 +195,25 @@ IDENTIFIER_CASES = {
         lambda r: r["tenants"].append({"id": "1st"}),
         "its ElastiCache user id '1st-prod' must start with a letter",
     ),
+    # ElastiCache ids (user, user group, replication group): at most 40 characters (CreateReplicationGroup,
+    # ReplicationGroupId; the console's rule for user ids). The user id is `<tenant>-<env>`.
+    "elasticache user id too long": (
+        lambda r: r["tenants"].append({"id": "e" * 36}),
+        "its ElastiCache user id '" + "e" * 36 + "-prod' is 41 characters; ElastiCache allows at most 40: shorten "
+        "the id to 35 characters",
+    ),
+    # S3 bucket names: 3 to 63 characters (S3 User Guide, "General purpose bucket naming rules"); the replica of
+    # `agent-platform-<env>-<purpose>-<region>` adds `-replica`.
+    "replica bucket name too long": (
+        lambda r: r.update(primary_region="us-northwesterncentralx-1"),
+        "agent-platform:primary_region: 'us-northwesterncentralx-1' makes the replica bucket "
+        "'agent-platform-prod-agent-data-us-northwesterncentralx-1-replica' 64 characters; S3 allows at most 63",
+    ),
+    # Kubernetes Secret data keys: letters, digits, '-', '_', '.'; the LLM keys also end Secrets Manager names.
+    "secret key with a space": (
+        lambda r: r.setdefault("names", {}).update(agent_secret_keys={"openai_key": "openai key"}),
+        "agent-platform:names.agent_secret_keys.openai_key: 'openai key' is not valid here; use a Secret key",
+    ),
     # Kubernetes CronJob: the name has at most 52 characters (its Jobs append 11).
     "cronjob name too long": (
         lambda r: r["agents"][0].update(id="s" * 35),
@@ -216,7 +235,9 @@ def test_derived_names_at_their_limit_are_accepted() -> None:
     from tests.settings.test_settings import mutate
 
     def at_limits(raw: dict) -> None:
-        raw["tenants"].append({"id": "t" * 43, "tier": "premium"})  # tenant_ + 43 + ... within 63
+        # The ElastiCache user id `<id>-prod` binds first: 35 + 5 = 40 (the database `tenant_<id>` is 42).
+        raw["tenants"].append({"id": "t" * 35, "tier": "premium"})
+        raw["primary_region"] = "us-northwesterncentral-1"  # the prod replica buckets then have 63 characters
         raw["agents"][0].update(id="s" * 34)
 
     validate("prod", mutate("prod", at_limits))

@@ -76,6 +76,8 @@ CASES = {
             "at most 63 are allowed, shorten the id",
             f"Pulumi.staging.yaml: agent-platform:tenants[5].id: its PostgreSQL database and user 'tenant_{'a' * 60}' "
             "are 67 characters; PostgreSQL allows at most 63: shorten the id to 56 characters",
+            f"Pulumi.staging.yaml: agent-platform:tenants[5].id: its ElastiCache user id '{'a' * 60}-staging' is 68 "
+            "characters; ElastiCache allows at most 40: shorten the id to 32 characters",
         ],
     ),
     "tenant id not DNS-1123": (
