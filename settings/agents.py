@@ -154,7 +154,12 @@ class Rollout(Settings):
     """The agent's rollout state; each pull request that moves `stage` is one reviewable step."""
 
     strategy: Strategy = "canary"
-    canary: Track | None = None
+    canary: Track | None = Field(
+        None,
+        description="The release under test, beside stable (docs/releasing.md). Without `ingress` (an internal "
+        "agent) the canary weight is a replica ratio, which an HPA would overwrite: such an agent canaries only "
+        "with `scaling.enabled: false`.",
+    )
     stage: int = Field(
         0,
         ge=0,

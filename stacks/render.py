@@ -94,7 +94,9 @@ def write_render(recording: Recording, target: Path) -> None:
             rules.write_text(dump_yaml({"groups": reg.inputs["spec"]["groups"]}))
 
 
-def summary(recording: Recording) -> str:
+def summary(recording: Recording, outputs_file: Path | None = None) -> str:
+    """Counts by type and tenant, then the outputs: as YAML, or only where they are when the report that
+    matters is what follows (`--diff`)."""
     custom = [r for r in recording.resources.values() if r.custom]
     components = len(recording.resources) - len(custom)
     by_type = Counter(r.type for r in custom)
@@ -109,8 +111,11 @@ def summary(recording: Recording) -> str:
         "Resources by tenant:",
         *(f"  {count:5d}  {tenant}" for tenant, count in sorted(by_tenant.items())),
         "",
-        "Outputs:",
-        *(f"  {line}" for line in dump_yaml(recording.outputs).splitlines()),
+        *(
+            [f"Outputs: {outputs_file}"]
+            if outputs_file is not None
+            else ["Outputs:", *(f"  {line}" for line in dump_yaml(recording.outputs).splitlines())]
+        ),
     ]
     return "\n".join(lines)
 
@@ -219,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print("\n".join(error.lines), file=sys.stderr)
         return 1
-    print(summary(recording))
+    print(summary(recording, args.out / args.stack / "outputs.json" if old is not None else None))
     print(f"\nWrote {args.out / args.stack}")
     # The policy pack's own rule functions, so a developer sees violations without the Pulumi CLI.
     violations = policy_check(args.out / args.stack)

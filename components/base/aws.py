@@ -45,10 +45,20 @@ class AwsConfig(BaseModel):
         return value
 
 
+def _distinct_resources(statement: dict[str, Any]) -> dict[str, Any]:
+    listed = statement.get("Resource")
+    if not isinstance(listed, list):
+        return statement
+    return {**statement, "Resource": list(dict.fromkeys(listed))}
+
+
 def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
-    """An IAM/KMS policy document from statements that may hold Outputs; keys sorted so diffs stay quiet."""
+    """An IAM/KMS policy document from statements that may hold Outputs; keys sorted so diffs stay quiet, and a
+    resource that several inputs resolve to (one key for two databases) listed once."""
     return pulumi.Output.from_input(statements).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+        lambda resolved: json.dumps(
+            {"Version": "2012-10-17", "Statement": [_distinct_resources(s) for s in resolved]}, sort_keys=True
+        )
     )
 
 

@@ -240,3 +240,11 @@ def test_outcome_of_a_deciding_gate(verdict: str, policy: str, weight: int, roll
     plan = plan_rollout(agent(["a"], stage=2, policy=policy), "prod", CanaryPolicy(), lambda t: True)
     result = outcome(plan, verdict)
     assert (result.weight, result.rolled_back) == (weight, rolled_back)
+
+
+def test_the_settings_reference_says_when_a_canary_needs_an_ingress() -> None:
+    """What `canary_split_needs_ingress_or_fixed_replicas` refuses at render time is in the reference row."""
+    from settings.reference import generated_block
+
+    (row,) = [line for line in generated_block().splitlines() if line.startswith("| `agents[].rollout.canary` |")]
+    assert "Without `ingress`" in row and "`scaling.enabled: false`" in row

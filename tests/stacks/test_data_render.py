@@ -359,3 +359,18 @@ def test_tenant_egress_reaches_only_its_own_data_site(data_render: Render, stack
             s.data.eu_network.subnet_cidrs if separate_eu_site and s.data.eu_network else s.cluster.data_subnet_cidrs
         )
         assert cidrs == expected, tenant.id
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_policy_statement_lists_a_resource_twice(data_render: Render, stack: str) -> None:
+    """Two databases encrypted with one site key (a shared and a dedicated EU instance) name that key once."""
+    repeated = []
+    for resource in data_render(stack).resources:
+        for key, value in (resource.get("inputs") or {}).items():
+            if not (isinstance(value, str) and '"Statement"' in value):
+                continue
+            for statement in json.loads(value)["Statement"]:
+                listed = statement.get("Resource")
+                if isinstance(listed, list) and len(listed) != len({json.dumps(r) for r in listed}):
+                    repeated.append((resource["name"], key, listed))
+    assert repeated == []

@@ -358,6 +358,16 @@ def test_diff_against_the_output_folder_compares_with_the_previous_render(
     assert "    inputs.spec.hard.pods: '25' -> '40'" in changes
 
 
+def test_diff_output_is_not_buried_under_the_outputs(rendered: Callable[[str], Path], tmp_path: Path) -> None:
+    """With --diff the outputs are only named (they are in outputs.json): the changes follow the counts."""
+    result = render_stack("dev", tmp_path / "out", "--diff", str(rendered("dev")))
+    assert result.returncode == 0, result.stderr
+    before_changes = result.stdout.split("Changes against", 1)[0]
+    assert f"Outputs: {tmp_path / 'out' / 'dev' / 'outputs.json'}" in before_changes.splitlines()
+    assert "schema_version" not in before_changes
+    assert len(before_changes.splitlines()) < 80
+
+
 def test_diff_against_a_missing_folder_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = render_stack("dev", out, "--diff", str(tmp_path / "nonexistent"))
