@@ -241,7 +241,7 @@ def test_the_pull_request_gate_report_passes_the_stack_state() -> None:
     render = yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"]["render"]
     (step,) = [s for s in render["steps"] if "gates.cli" in s.get("run", "")]
     assert '--state "$RUNNER_TEMP/$stack-state.json"' in step["run"]
-    assert "/export" in step["run"]
+    assert "pulumi stack export" in step["run"]
 
 
 def test_prod_waits_for_staging_smoke_checks_and_its_reviewers() -> None:
@@ -394,3 +394,52 @@ def test_the_smoke_checks_never_judge_staging_while_an_update_changes_it(
     preview = {"version": 9, "kind": "preview", "result": "succeeded"}
     assert version(done, preview) == (0, "7")  # a preview changes nothing
     assert version(running, done) == (75, "")
+
+
+def pulumi_cli_steps() -> list[tuple[str, dict, dict]]:
+    """(where, workflow, step) for every step that runs the Pulumi CLI against a stack."""
+    out = []
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        for name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                command = (step.get("with") or {}).get("command") if "pulumi/actions" in step.get("uses", "") else None
+                if command or re.search(r"\bpulumi (up|preview|stack)\b", step.get("run", "")):
+                    out.append((f"{path.name}:{name}:{step.get('name', command)}", workflow, step))
+    return out
+
+
+def test_every_pulumi_step_uses_the_configured_state_backend_and_its_secrets() -> None:
+    """The CLI takes its backend from PULUMI_BACKEND_URL when it is set and not empty, else from the stored
+    login, else Pulumi Cloud (`pulumi login` reference: "PULUMI_BACKEND_URL"); pulumi/actions runs `pulumi
+    login` without a URL unless `cloud-url` is given (its src/login.ts), which reads the same variable. A
+    passphrase secrets provider reads PULUMI_CONFIG_PASSPHRASE; Pulumi Cloud and awskms ignore it."""
+    steps = pulumi_cli_steps()
+    assert len(steps) >= 6
+    for where, workflow, step in steps:
+        assert workflow["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}", where
+        assert "cloud-url" not in (step.get("with") or {}), where  # one source: the variable
+        runs_program = (step.get("with") or {}).get("command") in ("up", "preview") or "pulumi up" in step.get(
+            "run", ""
+        )
+        if runs_program:
+            assert step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", where
+    assert not [p.name for p in WORKFLOWS if "api.pulumi.com" in p.read_text()]  # no backend-specific API
+
+
+def test_a_self_managed_backend_counts_as_configured_for_the_pull_request_jobs() -> None:
+    jobs = yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text())["jobs"]
+    checks = [
+        s for j in ("render", "pulumi-credentials") for s in jobs[j]["steps"] if "configured=true" in s.get("run", "")
+    ]
+    assert len(checks) == 2
+    for check in checks:
+        assert '[ -n "$PULUMI_BACKEND_URL" ]' in check["run"] and '[ "$HEAD_REPO" = "$REPO" ]' in check["run"]
+
+
+def test_the_docs_say_how_to_create_the_three_stacks_on_either_backend() -> None:
+    text = (ROOT / "docs/delivery.md").read_text()
+    section = text[text.index("### State backend") :].split("\n## ")[0]
+    for stack in ("dev", "staging", "prod"):
+        assert re.search(rf"^pulumi stack init <org>/{stack}\b", section, flags=re.M), stack
+    assert "PULUMI_BACKEND_URL" in section and "awskms://" in section and "organization" in section
