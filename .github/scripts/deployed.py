@@ -9,6 +9,9 @@ on the commit of the stack's last update (the CLI records it as `git.head` in ev
 with `rollout.rollback: true` for the agent and for every agent that update already ran rolled back (the
 update's `config`), and nothing else. Prints `commit=<sha>` for $GITHUB_OUTPUT.
 
+`--keeps-rollbacks` (for a deploy, on its own checkout): exit 4 when the stack runs an agent rolled back
+and the stack file has no `rollout.rollback` for it, which would restore the canary unasked.
+
 Exit 0 when checked out, 2 when the commit cannot be known or is not on main (then set the canary weight
 to 0 by hand, docs/releasing.md "break-glass"), 75 when an update is in progress (wait and run again).
 """
@@ -25,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rollback  # the targeted edit of the stack file, beside this script
+import yaml
 
 BUSY = 75  # EX_TEMPFAIL
 # Keys of an update's environment, pkg/backend/updates.go (backend.GitHead, backend.GitDirty).
@@ -85,6 +89,19 @@ def deployed(history: list[dict[str, Any]]) -> Deployed:
     return Deployed(commit, rolled_back(update))
 
 
+def unrecorded(history: list[dict[str, Any]], stack_text: str) -> list[str]:
+    """Agents the stack runs rolled back (or a rollback running now is rolling back) whose entry in this
+    stack file has no `rollout.rollback` at all: neither kept (`true`) nor lifted (`false`). Deploying it
+    would put the canary back without anyone having decided so (the rollback could not record its flag)."""
+    updates = [u for u in history if u.get("kind") == "update"]
+    if not updates:
+        return []
+    running = rolled_back(max(updates, key=lambda u: int(u.get("version") or 0)))
+    agents = (yaml.safe_load(stack_text).get("config") or {}).get(rollback.AGENTS_KEY) or []
+    by_id = {a.get("id"): a for a in agents if isinstance(a, dict)}
+    return [a for a in running if a in by_id and "rollback" not in (by_id[a].get("rollout") or {})]
+
+
 def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
 
@@ -107,12 +124,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("history", type=Path, help="`pulumi stack history --json` output")
     parser.add_argument("--stack", required=True)
-    parser.add_argument("--agent", required=True)
+    parser.add_argument("--agent", default="")
     parser.add_argument("--main", default="origin/main", help="the branch the commit must be on")
     parser.add_argument("--repo", type=Path, default=Path.cwd())
+    parser.add_argument(
+        "--keeps-rollbacks",
+        action="store_true",
+        help="for a deploy: exit 4 when the checked-out stack file drops a rollback the stack runs",
+    )
     args = parser.parse_args(argv)
-    if not rollback.STACK_PATTERN.match(args.stack) or not rollback.AGENT_PATTERN.match(args.agent):
-        print("error: stack and agent must be DNS labels", file=sys.stderr)
+    if not rollback.STACK_PATTERN.match(args.stack):
+        print("error: the stack must be a DNS label", file=sys.stderr)
+        return 2
+    if args.keeps_rollbacks:
+        path = args.repo / f"Pulumi.{args.stack}.yaml"
+        dropped = unrecorded(json.loads(args.history.read_text()), path.read_text())
+        if dropped:
+            print(
+                f"error: {args.stack} runs {', '.join(dropped)} rolled back, and {path.name} says nothing of "
+                f"it: set rollout.rollback to true (keep) or false (lift) for each before deploying",
+                file=sys.stderr,
+            )
+            return 4
+        return 0
+    if not rollback.AGENT_PATTERN.match(args.agent):
+        print("error: the agent must be a DNS label", file=sys.stderr)
         return 2
     try:
         target = deployed(json.loads(args.history.read_text()))

@@ -188,3 +188,37 @@ def test_a_rollback_that_cannot_tell_what_runs_deploys_nothing(
     assert run(repo, tmp_path, history, next(iter(agents_of(ROOT / "Pulumi.prod.yaml")))) == status
     assert head(repo) == repo["unapproved"]
     assert subprocess.run(["git", "diff", "--quiet"], cwd=repo["path"]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "status"),
+    [(None, 4), (True, 0), (False, 0)],
+    ids=["file says nothing: refused", "kept", "lifted"],
+)
+def test_a_deploy_never_drops_a_rollback_the_stack_runs_unasked(
+    tmp_path: Path, setting: bool | None, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rollback records its flag after its up; when that failed, main lacks it and a deploy of main
+    would put the canary back. Setting it either way is a decision; saying nothing is not."""
+    stack = tmp_path / "Pulumi.prod.yaml"
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    agent = document["config"]["agent-platform:agents"][0]
+    agent.setdefault("rollout", {}).pop("rollback", None)
+    if setting is not None:
+        agent["rollout"]["rollback"] = setting
+    stack.write_text(yaml.safe_dump(document))
+    history = [update(5, "x", dirty=True, message=f"rollback {agent['id']}", rolled_back=(agent["id"],))]
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    args = [str(tmp_path / "history.json"), "--stack", "prod", "--keeps-rollbacks", "--repo", str(tmp_path)]
+    assert script("deployed").main(args) == status
+    if status:
+        assert agent["id"] in capsys.readouterr().err
+
+
+def test_every_deploy_checks_the_rollbacks_before_its_up() -> None:
+    jobs = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]
+    for name in ("up-staging", "up-prod"):
+        names = [s.get("run", "") + str((s.get("with") or {}).get("command", "")) for s in jobs[name]["steps"]]
+        check = next(i for i, run in enumerate(names) if "--keeps-rollbacks" in run)
+        up = next(i for i, run in enumerate(names) if run.endswith("up"))
+        assert check < up, name
