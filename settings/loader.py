@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from settings.checks import check
-from settings.errors import NAMESPACE, Problem, SettingsError, problems_from_validation
+from settings.errors import NAMESPACE, Problem, SettingsError, did_you_mean, problems_from_validation
 from settings.secrets import credentials_in_plain_fields, plaintext_secrets
 from settings.stack import StackSettings
 from settings.tenancy import ENVIRONMENTS
@@ -22,11 +21,6 @@ KNOWN_NAMESPACES = (NAMESPACE, "aws", "kubernetes", "pulumi")
 # Top-level keys of a Pulumi stack file (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _did_you_mean(word: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _format_key(path: tuple[Any, ...]) -> str:
@@ -101,7 +95,7 @@ def read_stack_file(path: Path, stack: str) -> dict[str, Any]:
     problems = [
         Problem(
             "",
-            f"unknown top-level key; {_did_you_mean(str(key), STACK_FILE_KEYS)}allowed: {', '.join(STACK_FILE_KEYS)}",
+            f"unknown top-level key; {did_you_mean(str(key), STACK_FILE_KEYS)}allowed: {', '.join(STACK_FILE_KEYS)}",
             key=str(key),
         )
         for key in document
@@ -131,7 +125,7 @@ def unknown_namespaces(config: dict[str, Any]) -> list[Problem]:
                 Problem(
                     "",
                     f"unknown config namespace {namespace!r}, so nothing reads this setting; "
-                    f"{_did_you_mean(namespace, KNOWN_NAMESPACES)}allowed: {', '.join(KNOWN_NAMESPACES)}",
+                    f"{did_you_mean(namespace, KNOWN_NAMESPACES)}allowed: {', '.join(KNOWN_NAMESPACES)}",
                     key=key,
                 )
             )

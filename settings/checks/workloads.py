@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from settings.agents import Agent, canary_changes
-from settings.errors import Problem
+from settings.errors import Problem, did_you_mean
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings
 
@@ -127,6 +127,18 @@ def release_controls_name_automatic_agents(s: StackSettings) -> Iterator[Problem
                 f"releases.{agent_id}",
                 f"no agent {agent_id!r} with rollout.progression: automatic; controls act on automatic releases "
                 f"only (automatic: {sorted(automatic) or 'none'})",
+            )
+
+
+def checklist_overrides_name_agents(s: StackSettings) -> Iterator[Problem]:
+    """An override under a misspelt agent id would never apply: the agent would be judged on the default."""
+    known = [a.id for a in s.agents]
+    for agent_id in s.gates.ga.checklists:
+        if agent_id not in known:
+            yield Problem(
+                f"gates.ga.checklists.{agent_id}",
+                f"no agent {agent_id!r}, so this checklist applies to nothing; {did_you_mean(agent_id, known)}"
+                f"use an agent id (agents: {', '.join(known) or 'none'})",
             )
 
 
@@ -275,6 +287,7 @@ RULES = [
     canary_split_needs_ingress_or_fixed_replicas,
     automatic_progression,
     release_controls_name_automatic_agents,
+    checklist_overrides_name_agents,
     blue_green_stages,
     canary_differs_from_stable,
     ingress_never_routes_lifecycle_api,

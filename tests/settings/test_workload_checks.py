@@ -248,3 +248,18 @@ def test_the_settings_reference_says_when_a_canary_needs_an_ingress() -> None:
 
     (row,) = [line for line in generated_block().splitlines() if line.startswith("| `agents[].rollout.canary` |")]
     assert "Without `ingress`" in row and "`scaling.enabled: false`" in row
+
+
+def test_a_checklist_override_under_a_misspelt_agent_id_is_refused() -> None:
+    """`gates.ga.checklists` is keyed by agent id; an unknown key is an override that never applies."""
+
+    def misspelt(raw: dict[str, Any]) -> None:
+        raw.setdefault("gates", {}).setdefault("ga", {})["checklists"] = {
+            "research-assistent": {"require": ["slo_defined"]}
+        }
+
+    assert errors_of("staging", misspelt) == [
+        "Pulumi.staging.yaml: agent-platform:gates.ga.checklists.research-assistent: no agent 'research-assistent', "
+        "so this checklist applies to nothing; did you mean 'research-assistant'? use an agent id (agents: "
+        "support-bot, invoice-extractor, research-assistant)"
+    ]
