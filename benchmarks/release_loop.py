@@ -12,7 +12,9 @@ canary gets its weight's share of each minute's requests. A regression multiplie
 share from a known minute. A weight decided at the end of minute t serves from minute t + 1 on, in both
 loops.
 
-Ours: stages 5, 25, 50, 100 with the default canary policy (10, 20, 30 minutes minimum, 4x maximum); one
+Ours: stages 5, 25, 50, 100 with the default canary policy (10, 20, 30 minutes minimum, 4x maximum, then
+waiting on to `canary.extended_max_duration`, 4 hours, while the gate is inconclusive with canary requests;
+the "no extension" rows end each stage at its 4x maximum, as before that setting); one
 look every 2 minutes (prod's `release_loop.resync_seconds`) or 5 (staging's); each look is `gates.decision.decide`
 on the stage's per-minute counts so far, then `planning.release.step`.
 Flagger-style (docs.flagger.app, "Canary analysis"): every `interval` (1 minute) the last minute's canary
@@ -27,12 +29,12 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from gates.decision import Timing, Track, decide
-from planning.release import needs_look, start, step
+from planning.release import StagePlan, needs_look, start, step
 from planning.rollout import release_stages
 from settings.canary import CanaryPolicy
 from settings.gates import SloGateCriteria
@@ -41,6 +43,8 @@ DAY = 1440
 RELEASE_AT = 9 * 60
 ERROR_RATE, SLOW_SHARE, VERY_SLOW_SHARE = 0.003, 0.006, 0.001
 STAGES = release_stages(CanaryPolicy())
+NO_EXTENSION = tuple(replace(s, cap_seconds=0.0) for s in STAGES)
+"""The stages as they were before `canary.extended_max_duration`: each ends at its maximum."""
 CRITERIA = SloGateCriteria()
 FLAGGER_STEPS = (5, 25, 50)
 FLAGGER_THRESHOLD = 5
@@ -87,9 +91,16 @@ def iso(minute: int) -> str:
     return f"2026-01-05T{minute // 60:02d}:{minute % 60:02d}:00Z"
 
 
-def ours(seed: int, factor: Callable[[int], float], regression_at: int | None, every: int, peak: float) -> Outcome:
+def ours(
+    seed: int,
+    factor: Callable[[int], float],
+    regression_at: int | None,
+    every: int,
+    peak: float,
+    stages: tuple[StagePlan, ...] = STAGES,
+) -> Outcome:
     rng = np.random.default_rng(seed)
-    state = start("1.1.0", STAGES, iso(RELEASE_AT))
+    state = start("1.1.0", stages, iso(RELEASE_AT))
     weight, out = state.weight, Outcome()
     canary_units: list[np.ndarray] = []
     stable_units: list[np.ndarray] = []
@@ -100,15 +111,17 @@ def ours(seed: int, factor: Callable[[int], float], regression_at: int | None, e
         canary_units.append(c)
         stable_units.append(s)
         end = minute + 1
-        if (end - RELEASE_AT) % every or not needs_look(state, STAGES):
+        if (end - RELEASE_AT) % every or not needs_look(state, stages):
             continue
         began = int(state.stage_started_at[11:13]) * 60 + int(state.stage_started_at[14:16])
         window = slice(began - RELEASE_AT, end - RELEASE_AT)
         canary, stable = (np.array(u[window]) for u in (canary_units, stable_units))
-        current = STAGES[state.stage]
-        timing = Timing((end - began) * 60, current.min_seconds, current.max_seconds)
+        current = stages[state.stage]
+        timing = Timing((end - began) * 60, current.min_seconds, current.longest_seconds)
         decision = decide(_track(canary), _track(stable), CRITERIA, timing)
-        state = step(state, STAGES, decision.verdict, "", None, iso(end), "hold", decision.reason)
+        state = step(
+            state, stages, decision.verdict, "", None, iso(end), "hold", decision.reason, None, decision.more_minutes
+        )
         weight = 0 if state.phase in {"failed", "aborted"} else state.weight
         # Timed out: held at its weight with an alert and still watched, until an operator acts (not modelled).
         out.held = state.phase == "timed_out"
@@ -206,6 +219,7 @@ SCENARIOS = (
 LOOPS = {
     "ours, every 2 min": lambda seed, sc, peak: ours(seed, sc.factor, sc.at, 2, peak),
     "ours, every 5 min": lambda seed, sc, peak: ours(seed, sc.factor, sc.at, 5, peak),
+    "ours, every 2 min, no extension": lambda seed, sc, peak: ours(seed, sc.factor, sc.at, 2, peak, NO_EXTENSION),
     "Flagger-style, 1 min x 5": lambda seed, sc, peak: flagger(seed, sc.factor, sc.at, peak),
 }
 

@@ -82,7 +82,10 @@ WINDOW_KEYS = ("stage", "weight", "stage_started_at", "min_duration_seconds", "m
 
 
 def stages_from(props: dict[str, Any]) -> tuple[StagePlan, ...]:
-    return tuple(StagePlan(int(s["weight"]), float(s["min_seconds"]), float(s["max_seconds"])) for s in props["stages"])
+    return tuple(
+        StagePlan(int(s["weight"]), float(s["min_seconds"]), float(s["max_seconds"]), float(s.get("cap_seconds") or 0))
+        for s in props["stages"]
+    )
 
 
 def control_from(props: dict[str, Any]) -> Control | None:
@@ -114,21 +117,24 @@ def gate_spec(template: dict[str, Any], state: ReleaseState, stages: tuple[Stage
             "weight": target.weight,
             "stage_started_at": state.stage_started_at,
             "min_duration_seconds": current.min_seconds,
-            "max_duration_seconds": current.max_seconds,
+            # Its report says "timed out" only at the longest the stage can wait; before that it says how much
+            # more evidence it needs and how long that takes, which is what an extension waits for.
+            "max_duration_seconds": current.longest_seconds,
         }
     )
 
 
 def look(
     template: dict[str, Any], state: ReleaseState, stages: tuple[StagePlan, ...], now: datetime, creds: Credentials
-) -> tuple[str, str, str]:
-    """(verdict, reason, report) of one evaluation; a fault is the verdict `error`, never an exception."""
+) -> tuple[str, str, str, float | None]:
+    """(verdict, reason, report, more_minutes) of one evaluation; a fault is the verdict `error`, never an
+    exception."""
     try:
         spec = gate_spec(template, state, stages)
     except ValidationError as exc:
-        return "error", f"the gate's inputs are invalid: {exc.errors(include_url=False)[0]['msg']}", ""
+        return "error", f"the gate's inputs are invalid: {exc.errors(include_url=False)[0]['msg']}", "", None
     decision = evaluate(spec, now, creds)
-    return decision.verdict, decision.reason, decision.report(spec.title)
+    return decision.verdict, decision.reason, decision.report(spec.title), decision.more_minutes
 
 
 def notify(props: dict[str, Any], state: ReleaseState, now: str) -> str:
@@ -196,9 +202,10 @@ class RolloutStateProvider(ResourceProvider):
         before = ReleaseState.from_outputs(olds)
         now = self.clock()
         verdict = reason = report = None
+        more_minutes: float | None = None
         if needs_look(before, stages):
             creds = Credentials.resolve(fallback=self.config_credentials)
-            verdict, reason, report = look(news["gate"], before, stages, now, creds)
+            verdict, reason, report, more_minutes = look(news["gate"], before, stages, now, creds)
         on_timeout: OnTimeout = news.get("on_timeout") or "hold"
         after = step(
             before,
@@ -210,6 +217,7 @@ class RolloutStateProvider(ResourceProvider):
             on_timeout,
             reason or "",
             wave_of(news),
+            more_minutes,
         )
         status = notify(news, after, format_time(now))
         return UpdateResult({**{k: news.get(k) for k in INPUT_KEYS}, **after.as_outputs(), "notify_status": status})
@@ -239,7 +247,13 @@ class RolloutStateArgs:
             "tenant_id": self.tenant_id,
             "canary_version": self.canary_version,
             "stages": [
-                {"weight": s.weight, "min_seconds": s.min_seconds, "max_seconds": s.max_seconds} for s in self.stages
+                {
+                    "weight": s.weight,
+                    "min_seconds": s.min_seconds,
+                    "max_seconds": s.max_seconds,
+                    "cap_seconds": s.cap_seconds,
+                }
+                for s in self.stages
             ],
             "gate": {k: v for k, v in self.gate.items() if k not in WINDOW_KEYS},
             "control": None

@@ -8,7 +8,10 @@ only the intent (the canary version). Each evaluation is one look at the gate:
 - `fail` sets the canary weight to 0 at once and keeps it there (phase `failed`) until a `retry`;
 - anything undecided (`inconclusive`, `error`: no data, Prometheus unreachable) holds the current weight;
   past the stage's maximum it ends in `timed_out` (weight held, alert; still watched: a fail rolls it back,
-  a pass no longer promotes) or, with `on_timeout: fail`, `failed`.
+  a pass no longer promotes) or, with `on_timeout: fail`, `failed`. A stage with a cap (`cap_seconds`)
+  waits on past its maximum, up to the cap, while the gate can still weigh evidence (`inconclusive` with
+  canary requests, `more_minutes` known): its tests are valid at any number of looks, so the longer wait
+  keeps their error rates, and a quiet agent's stage can decide instead of timing out.
 
 Operator controls (`promote`, `abort`, `retry`, `pause`, `resume`) are applied once each, at the first
 evaluation that sees them, and recorded in the history with who and when.
@@ -49,6 +52,14 @@ class StagePlan:
     weight: int
     min_seconds: float
     max_seconds: float
+    cap_seconds: float = 0.0
+    """Past `max_seconds`, an undecided stage waits on, up to this long from its start, while the gate can
+    still weigh evidence; 0 or at most `max_seconds`: no extension."""
+
+    @property
+    def longest_seconds(self) -> float:
+        """The longest the stage can wait: its cap, or its maximum when it has none."""
+        return max(self.max_seconds, self.cap_seconds)
 
 
 @dataclass(frozen=True)
@@ -180,10 +191,12 @@ def step(
     on_timeout: OnTimeout = "hold",
     reason: str = "",
     wave: WaveGate | None = None,
+    more_minutes: float | None = None,
 ) -> ReleaseState:
     """The state after one evaluation. `verdict` is None when the gate was not looked at (`needs_look`).
-    `wave` is given for a widened tenant only: whether its wave may start."""
-    nxt = _step(state, stages, verdict, report, control, now, on_timeout, reason, wave)
+    `wave` is given for a widened tenant only: whether its wave may start. `more_minutes`: the gate's
+    estimate of how long the evidence it still needs takes at the current rate (None: it cannot say)."""
+    nxt = _step(state, stages, verdict, report, control, now, on_timeout, reason, wave, more_minutes)
     check_transition(state, nxt, stages)
     return nxt
 
@@ -198,6 +211,7 @@ def _step(
     on_timeout: OnTimeout,
     reason: str,
     wave: WaveGate | None,
+    more_minutes: float | None,
 ) -> ReleaseState:
     last = len(stages) - 1
     s = replace(state, evaluated_at=now)
@@ -283,11 +297,21 @@ def _step(
         return s
     if verdict == "pass":
         return to_stage(s, s.stage + 1, reason or "the gate passed")
-    # Undecided: hold the weight; past the stage's maximum the wait ends.
-    limit = stages[s.stage].max_seconds
+    # Undecided: hold the weight; past the stage's maximum the wait ends, or, with a cap, goes on to the cap
+    # while the gate can still weigh evidence (inconclusive with canary traffic, not an error).
+    current = stages[s.stage]
+    limit, cap = current.max_seconds, current.longest_seconds
     why = reason or f"gate {verdict}"
-    if elapsed_seconds(s, now) >= limit:
-        why = f"stage {s.stage} undecided after {limit / 60:.0f} minutes (its maximum): {why}"
+    elapsed = elapsed_seconds(s, now)
+    if elapsed >= limit:
+        if elapsed < cap and verdict == "inconclusive" and more_minutes is not None:
+            why = (
+                f"stage {s.stage} extended past its {limit / 60:.0f}-minute maximum, up to {cap / 60:.0f} minutes: "
+                "the gate's tests stay valid however long it looks"
+            )
+            return log(replace(s, hold_reason=why), "hold", why) if why != state.hold_reason else s
+        ended = f"its cap of {cap / 60:.0f}" if limit < cap <= elapsed else "its maximum"
+        why = f"stage {s.stage} undecided after {min(elapsed, cap) / 60:.0f} minutes ({ended}): {why}"
         if on_timeout == "fail":
             return rolled_back(s, "failed", "timed_out", why)
         return log(replace(s, phase="timed_out", hold_reason=why), "timed_out", why)

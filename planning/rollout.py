@@ -283,7 +283,8 @@ def stages_of(weights: list[int], min_durations: list[str], policy: CanaryPolicy
             out.append(StagePlan(100, 0, 1))
             continue
         minimum = seconds(policy.shadow_duration if weight == 0 else min_durations[gated.index(weight)])
-        out.append(StagePlan(weight, minimum, math.ceil(minimum * policy.max_duration_factor)))
+        maximum = math.ceil(minimum * policy.max_duration_factor)
+        out.append(StagePlan(weight, minimum, maximum, max(maximum, seconds(policy.extended_max_duration))))
     return tuple(out)
 
 

@@ -50,6 +50,12 @@ class CanaryPolicy(Settings):
         description="Minimum time per stage before its gate may pass (one per stage below 100).",
     )
     max_duration_factor: float = Field(4.0, ge=1, description="A stage times out (and holds) after factor x minimum.")
+    extended_max_duration: Duration = Field(
+        "4h",
+        description="Automatic releases: a stage still undecided after max_duration_factor x its minimum waits on, "
+        "up to this long from its start, while the gate can weigh evidence (its tests stay valid however long "
+        "it looks); then it ends as on_timeout says. At most the factor's maximum: no extension.",
+    )
     shadow_duration: Duration = Field(
         "30m",
         description="Minimum time in the shadow stage (weight 0, requests mirrored to the canary) before the gate "

@@ -132,3 +132,54 @@ def test_abort_and_retry_through_config(engine, timeline, tmp_path) -> None:
     retried = project.up(40)
     assert (retried["stage"], retried["weight"], retried["phase"]) == (0, 5, "progressing")
     assert [(e["event"], e["by"]) for e in retried["history"] if e["by"]] == [("abort", "alice"), ("retry", "bob")]
+
+
+WAVES_PROGRAM = """
+import json, os
+import pulumi
+from gates.rollout_state import RolloutState, RolloutStateArgs
+from gates.stage_clock import FixedClock
+from planning.release import StagePlan
+
+config = pulumi.Config()
+clock = FixedClock(os.environ["RELEASE_AT"])
+gate = json.loads(config.require("gate"))
+previous = None
+for wave, (tenant, stages) in enumerate(json.loads(config.require("waves"))):
+    after = None
+    if previous is not None:
+        after = pulumi.Output.all(previous[0], previous[1].version, previous[1].phase).apply(
+            lambda v: {v[0]: {"version": v[1], "phase": v[2]}}
+        )
+    state = RolloutState(
+        f"release-{tenant}",
+        RolloutStateArgs(
+            agent_id=config.require("agent"),
+            tenant_id=tenant,
+            canary_version="2.1.0",
+            stages=tuple(StagePlan(*s) for s in stages),
+            gate={**gate, "tenant_id": tenant},
+            wave=wave,
+            after=after,
+        ),
+        clock=clock,
+    )
+    previous = (tenant, state)
+    for key in ("phase", "weight", "hold_reason"):
+        pulumi.export(f"{tenant}_{key}", getattr(state, key))
+"""
+
+
+def test_waves_open_in_the_up_in_which_the_previous_wave_promoted(engine, timeline, tmp_path) -> None:
+    """The engine's own ordering and state: a wave's state takes the previous wave's outputs of the same `up`."""
+    project = Project(engine, tmp_path / "waves", timeline.url, "release-waves")
+    (project.folder / "__main__.py").write_text(WAVES_PROGRAM)
+    cohort = [[s.weight, s.min_seconds, s.max_seconds] for s in loop.STAGES]
+    wave = [[s.weight, s.min_seconds, s.max_seconds] for s in loop.WAVE_STAGES]
+    project.config("waves", json.dumps([["acme", cohort], ["globex", wave], ["initech", wave]]))
+    seen = [(m, project.up(m)) for m in range(0, 160, 5)]
+    promoted = next(m for m, o in seen if o["acme_phase"] == "promoted")
+    opened = next(m for m, o in seen if o["globex_phase"] != "waiting")
+    assert opened == promoted, "the wave opens in the same up"
+    assert all(o["globex_weight"] == 0 and o["initech_weight"] == 0 for m, o in seen if m < promoted)
+    assert seen[-1][1]["globex_phase"] == "promoted" and seen[-1][1]["initech_phase"] == "promoted"

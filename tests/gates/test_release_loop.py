@@ -282,3 +282,19 @@ def test_a_regression_in_a_wave_sets_its_weight_0_and_halts_the_waves_after_it(h
         engine.control = Control("abort", "alice@example.com", "2025-03-03T11:21:00Z", "globex regression")
     aborted = evaluate_all(engines, 205)
     assert [(s["phase"], int(s["weight"])) for s in aborted] == [("aborted", 0), ("failed", 0), ("aborted", 0)]
+
+
+def test_a_stage_past_its_maximum_decides_within_its_cap_and_times_out_without_one(host, timeline) -> None:
+    """A 2-minute maximum the healthy canary cannot meet: capped at an hour it passes on its evidence, as
+    the anytime-valid gate allows; uncapped it ends `timed_out` at the first look past its maximum."""
+    short = (StagePlan(5, 60, 120, 3600), *STAGES[1:])
+    capped = Engine(host, timeline.url, "release-healthy", stages=short)
+    seen = capped.run(0, 60)
+    holds = [e for e in seen[-1][1]["history"] if e["event"] == "hold" and "extended past" in e["reason"]]
+    assert len(holds) == 1 and int(holds[0]["stage"]) == 0
+    moved = next(e for e in seen[-1][1]["history"] if e["event"] == "stage")
+    assert parse_time(moved["at"]) - RELEASE_START > timedelta(minutes=2), "it passed after its maximum"
+    assert all(s["phase"] != "timed_out" for _, s in seen)
+    uncapped = Engine(host, timeline.url, "release-healthy", stages=(StagePlan(5, 60, 120), *STAGES[1:]))
+    ended = uncapped.run(0, 10)
+    assert ended[1][1]["phase"] == "timed_out" and int(ended[-1][1]["weight"]) == 5

@@ -224,7 +224,9 @@ def test_the_stack_policy_gives_each_stage_its_wait_and_its_maximum() -> None:
     from planning.rollout import release_stages
     from settings.canary import CanaryPolicy
 
-    stages = release_stages(CanaryPolicy(weights=[0, 5, 25, 50, 100], shadow_duration="30m", max_duration_factor=4))
+    policy = CanaryPolicy(weights=[0, 5, 25, 50, 100], shadow_duration="30m", max_duration_factor=4)
+    stages = release_stages(policy)
+    assert {s.cap_seconds for s in stages[:-1]} == {4 * 3600}, "canary.extended_max_duration, above every maximum"
     assert [(s.weight, s.min_seconds, s.max_seconds) for s in stages] == [
         (0, 1800, 7200),
         (5, 600, 2400),
@@ -307,3 +309,34 @@ def test_a_widened_tenant_can_only_come_out_of_waiting_at_its_first_stage() -> N
             if nxt.phase == "waiting":
                 assert nxt.weight == 0 and gate is not OPEN
             state = nxt
+
+
+CAPPED = tuple(StagePlan(s.weight, s.min_seconds, s.max_seconds, 4 * 3600 if s.weight < 100 else 0) for s in STAGES)
+
+
+def undecided(state: ReleaseState, minute: float, verdict: str = "inconclusive", more: float | None = 30.0):
+    return step(state, CAPPED, verdict, "", None, at(minute), reason="not enough evidence yet", more_minutes=more)  # type: ignore[arg-type]
+
+
+def test_past_its_maximum_a_capped_stage_waits_on_while_the_gate_can_weigh_evidence() -> None:
+    """The gate's tests are anytime-valid: looking on past the maximum keeps its error rates."""
+    state = start("1.5.0", CAPPED, at(0))
+    extended = undecided(undecided(state, 40), 60)
+    assert (extended.phase, extended.weight) == ("progressing", 5)
+    assert "extended past its 40-minute maximum, up to 240 minutes" in extended.hold_reason
+    assert [e.event for e in extended.history].count("hold") == 1, "recorded (and told) once"
+    passed = step(extended, CAPPED, "pass", "", None, at(200), more_minutes=None)
+    assert (passed.stage, passed.weight) == (1, 25)
+    capped = undecided(extended, 240)
+    assert (capped.phase, capped.weight) == ("timed_out", 5) and "(its cap of 240)" in capped.hold_reason
+    assert step(extended, CAPPED, "fail", "", None, at(100)).weight == 0, "a fail still rolls back meanwhile"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "more"),
+    [("error", None), ("inconclusive", None)],
+    ids=["prometheus unreachable", "no canary requests to weigh"],
+)
+def test_a_capped_stage_that_cannot_weigh_evidence_ends_at_its_maximum(verdict: str, more: float | None) -> None:
+    ended = undecided(start("1.5.0", CAPPED, at(0)), 40, verdict, more)
+    assert ended.phase == "timed_out" and "(its maximum)" in ended.hold_reason
