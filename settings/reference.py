@@ -1,6 +1,6 @@
-"""The README's settings reference and tier table, generated from the models so they cannot drift.
+"""The settings reference and tier table (docs/settings.md), generated from the models so they cannot drift.
 
-python -m settings.reference --write README.md
+python -m settings.reference --write docs/settings.md
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from settings.base import SECRET_MARK
-from settings.stack import StackSettings
+from settings.stack import ENVIRONMENT_DEFAULTS, StackSettings
 from settings.tenancy import ENVIRONMENTS, TIERS, default_tier
 
 START, END = "<!-- settings-reference:start -->", "<!-- settings-reference:end -->"
@@ -70,6 +70,28 @@ def _default(field: Any) -> str:
     return f"`{value!r}`".replace("|", "\\|")
 
 
+def _environment_defaults(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        out.update(_environment_defaults(item, f"{path}.") if isinstance(item, dict) else {path: item})
+    return out
+
+
+ENVIRONMENT_OVERRIDES: dict[str, dict[str, Any]] = {
+    env: _environment_defaults(defaults) for env, defaults in ENVIRONMENT_DEFAULTS.items()
+}
+"""Per environment, the dotted setting paths whose default `ENVIRONMENT_DEFAULTS` replaces."""
+
+
+def _environment_default(path: str) -> str:
+    """`; staging `True`, prod `True`` for a default that an environment replaces."""
+    parts = [
+        f"{env} `{ENVIRONMENT_OVERRIDES[env][path]!r}`" for env in ENVIRONMENTS if path in ENVIRONMENT_OVERRIDES[env]
+    ]
+    return ("; " + ", ".join(parts)).replace("|", "\\|") if parts else ""
+
+
 def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     lines = []
     for name, field in model.model_fields.items():
@@ -77,7 +99,8 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         secret = " **secret**" if extra.get(SECRET_MARK) else ""
         description = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {description}{secret} |")
+        default = _default(field) + _environment_default(path)
+        lines.append(f"| `{path}` | {_type_name(field.annotation)} | {default} | {description}{secret} |")
         nested, suffix = _nested_model(field.annotation)
         if nested is not None:
             lines += rows(nested, f"{path}{suffix}.")
@@ -86,8 +109,9 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 def settings_reference() -> str:
     header = [
-        "Keys under `agent-platform:` in `Pulumi.<stack>.yaml`. Environment-specific defaults (`prod` and `staging`)",
-        "are applied under the stack file (see `ENVIRONMENT_DEFAULTS` in `settings/stack.py`).",
+        "Keys under `agent-platform:` in `Pulumi.<stack>.yaml`. Where an environment has its own default",
+        "(`ENVIRONMENT_DEFAULTS` in `settings/stack.py`) the default column names it after the model's; the stack",
+        "file's value wins over both. Tier fields default to the tier table above.",
         "",
         "| key | type | default | notes |",
         "|---|---|---|---|",

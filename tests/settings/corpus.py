@@ -688,7 +688,7 @@ HARMLESS: dict[str, str] = {
         f"[ds][et][va]*/named/{case}": "only prod requires it (DR runbook); dev and staging may turn it off"
         for case in PROD_ONLY
     },
-    "*/deleted-key/*": "an optional setting: its documented default applies (README settings reference; staging and "
+    "*/deleted-key/*": "an optional setting: its documented default applies (docs/settings.md; staging and "
     "prod defaults in ENVIRONMENT_DEFAULTS, whose prod invariants are checked)",
     "dev/named/hpa-max-below-environment-min": "dev's default minimum is 1 replica, so a maximum of 1 is valid",
     "*/malformed-0/cluster.name": "EKS cluster names may hold upper-case letters and '_'",
