@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
-from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfig
+from components.replicated_bucket import ObjectLock, ReplicatedBucket, ReplicatedBucketConfig
 from settings.backups import Velero
 
 API_VERSION = "velero.io/v1"
@@ -82,6 +82,11 @@ class VeleroBackups(pulumi.ComponentResource):
                     replica_provider=loc.replica_provider,
                     replica_kms_key_arn=loc.replica_kms_key_arn,
                     noncurrent_version_days=v.noncurrent_version_days,
+                    # The DR copy of the backups: no version can be removed before it could expire. Compliance
+                    # (not even the root user shortens it) where the data is protected, governance elsewhere.
+                    replica_object_lock=ObjectLock(
+                        mode="COMPLIANCE" if config.protect else "GOVERNANCE", days=v.noncurrent_version_days
+                    ),
                     protect=config.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"aws": loc.provider}),

@@ -414,6 +414,7 @@ def build_bucket(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[s
             region=site.region,
             tags=site_tags,
             bucket=bucket_name(s.environment, "agent-data", site.region),
+            access_log_tags={k: v for k, v in site_tags.items() if k != BACKUP_TAG},
             replica_region=site.dr_region,
             kms_key_arn=keys.key.key_arn,
             replica_provider=site.dr_provider,

@@ -36,7 +36,8 @@ from settings.errors import Problem
 HOLDS_DATA: dict[str, tuple[str, ...]] = {
     "aws:rds/instance:Instance": ("identifier",),
     "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId",),
-    "aws:s3/bucket:Bucket": ("bucket",),
+    # Object Lock set on the bucket itself is fixed at creation: turning it on replaces the bucket.
+    "aws:s3/bucket:Bucket": ("bucket", "objectLockEnabled"),
     "aws:kms/key:Key": (),
     "aws:backup/vault:Vault": ("name",),
     "aws:secretsmanager/secret:Secret": ("name",),
