@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, policy_json, service_trust
-from settings.names import REPLICA_SUFFIX
+from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
 
 
 def replication_role_name(bucket: str) -> str:
@@ -40,7 +40,7 @@ def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
 
 
 def log_bucket_name(bucket: str) -> str:
-    return f"{bucket}-logs"
+    return f"{bucket}{ACCESS_LOG_SUFFIX}"
 
 
 def log_delivery_statement(log_bucket_arn: pulumi.Input[str], source_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from settings.formats import KmsAlias, ObjectName, matching
 
 REPLICA_SUFFIX = "-replica"
 """A replicated bucket's copy in the DR region is named after it with this suffix."""
+ACCESS_LOG_SUFFIX = "-logs"
+"""The bucket receiving a bucket's server access logs is named after it with this suffix."""
 
 
 SecretKey = Annotated[

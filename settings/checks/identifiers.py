@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from settings.base import is_eu_region
 from settings.errors import Problem
-from settings.names import REPLICA_SUFFIX
+from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
 from settings.stack import StackSettings
 
 RDS_IDENTIFIER_MAX = 63
@@ -140,19 +140,20 @@ def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
 
 
 def bucket_names(s: StackSettings) -> Iterator[Problem]:
-    """Each data site's buckets (and their `-replica` copies) are named after the site's region: the primary
-    region's site always, the EU site's when an EU-resident tenant's data leaves a non-EU primary region."""
+    """Each data site's buckets (their `-replica` copies and both access-log buckets, the longest name
+    `<bucket>-replica-logs`) are named after the site's region: the primary region's site always, the EU
+    site's when an EU-resident tenant's data leaves a non-EU primary region."""
     regions = [("primary_region", s.primary_region)]
     if not is_eu_region(s.primary_region) and any(t.data_residency == "eu" for t in s.tenants):
         regions.append(("data.eu_region", s.data.eu_region))
     for path, region in regions:
         for purpose in BUCKET_PURPOSES:
-            replica = bucket_name(s.environment, purpose, region) + REPLICA_SUFFIX
+            replica = bucket_name(s.environment, purpose, region) + REPLICA_SUFFIX + ACCESS_LOG_SUFFIX
             if len(replica) > S3_BUCKET_MAX:
                 yield Problem(
                     path,
-                    f"{region!r} makes the replica bucket {replica!r} {len(replica)} characters; S3 allows at most "
-                    f"{S3_BUCKET_MAX}: use a real AWS region name (at most "
+                    f"{region!r} makes the replica's log bucket {replica!r} {len(replica)} characters; S3 allows "
+                    f"at most {S3_BUCKET_MAX}: use a real AWS region name (at most "
                     f"{S3_BUCKET_MAX - len(replica) + len(region)} characters here)",
                 )
                 break

@@ -203,11 +203,11 @@ IDENTIFIER_CASES = {
         "the id to 35 characters",
     ),
     # S3 bucket names: 3 to 63 characters (S3 User Guide, "General purpose bucket naming rules"); the replica of
-    # `agent-platform-<env>-<purpose>-<region>` adds `-replica`.
-    "replica bucket name too long": (
-        lambda r: r.update(primary_region="us-northwesterncentralx-1"),
-        "agent-platform:primary_region: 'us-northwesterncentralx-1' makes the replica bucket "
-        "'agent-platform-prod-agent-data-us-northwesterncentralx-1-replica' 64 characters; S3 allows at most 63",
+    # `agent-platform-<env>-<purpose>-<region>` adds `-replica`, and its access-log bucket `-logs`.
+    "replica log bucket name too long": (
+        lambda r: r.update(primary_region="us-northwesternzzx-1"),
+        "agent-platform:primary_region: 'us-northwesternzzx-1' makes the replica's log bucket "
+        "'agent-platform-prod-agent-data-us-northwesternzzx-1-replica-logs' 64 characters; S3 allows at most 63",
     ),
     # Kubernetes Secret data keys: letters, digits, '-', '_', '.'; the LLM keys also end Secrets Manager names.
     "secret key with a space": (
@@ -237,7 +237,7 @@ def test_derived_names_at_their_limit_are_accepted() -> None:
     def at_limits(raw: dict) -> None:
         # The ElastiCache user id `<id>-prod` binds first: 35 + 5 = 40 (the database `tenant_<id>` is 42).
         raw["tenants"].append({"id": "t" * 35, "tier": "premium"})
-        raw["primary_region"] = "us-northwesterncentral-1"  # the prod replica buckets then have 63 characters
+        raw["primary_region"] = "us-northwesternzz-1"  # the prod replicas' log buckets then have 63 characters
         raw["agents"][0].update(id="s" * 34)
 
     validate("prod", mutate("prod", at_limits))
