@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from settings.reference import ENVIRONMENT_OVERRIDES, generated_block
@@ -61,3 +63,14 @@ def test_the_stacks_table_says_what_the_stack_files_and_workflows_do() -> None:
     jobs = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
     assert {job.get("environment") for job in jobs.values()} - {None} == {"staging", "prod"}
     assert jobs["up-prod"]["environment"] == "prod" and jobs["up-prod"]["needs"] == "smoke-staging"
+
+
+def test_the_readme_backend_steps_match_the_workflows_backend_story() -> None:
+    """The README creates stacks the way docs/delivery.md's state backend section does (the same secrets
+    provider, `organization` on a self-managed backend) and names the organisation the stack files use."""
+    delivery = (ROOT / "docs" / "delivery.md").read_text()
+    (provider,) = set(re.findall(r"--secrets-provider (\S+)", delivery))
+    section = README.split("## Using it for real", 1)[1].split("\n## ", 1)[0]
+    assert f"pulumi stack init organization/staging --secrets-provider {provider}" in section
+    orgs = set(re.findall(r"stack_reference: ([\w-]+)/", "".join(p.read_text() for p in ROOT.glob("Pulumi.*.yaml"))))
+    assert orgs == {"acme-platform"} and "pulumi stack init acme-platform/staging" in section
