@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -237,16 +238,70 @@ def load_previous(path: Path | None) -> Deployment | None:
     return from_state_export(path) if path.is_file() else None
 
 
-def before_up(stack: str, project_root: Path) -> None:
-    """Under `pulumi up` or `preview` with $AGENT_PLATFORM_PREVIOUS_STATE naming a `pulumi stack export` file:
-    render the stack file offline against it first (the same code as the render command) and stop with its
-    refusals before anything registers. The offline render itself runs under mocks and skips this."""
-    previous = os.environ.get(PREVIOUS_STATE_ENV)
-    if not previous or isinstance(pulumi.runtime.settings.SETTINGS.monitor, sdk_mocks.MockMonitor):
-        return
-    with tempfile.TemporaryDirectory() as out:
+def export_command(cli: str, stack: str, target: Path) -> list[str]:
+    """`pulumi stack export` of the running stack (`organization/project/stack`, which every backend accepts),
+    into `target`. Secrets stay encrypted: the guard compares identifiers, names, regions and URL hosts."""
+    return [cli, "stack", "export", "--stack", stack, "--file", str(target)]
+
+
+def running_cli(pid: int | None = None, proc: Path = Path("/proc")) -> str | None:
+    """The `pulumi` executable running this program (its language host's parent), found through /proc; else
+    the one on PATH. The export must come from the same CLI, so the same backend and login."""
+    pid = os.getppid() if pid is None else pid
+    for _ in range(4):
+        try:
+            exe = os.readlink(proc / str(pid) / "exe")
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:
+            break
+        if Path(exe).name == "pulumi":
+            return exe
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the command name is the state, then ppid
+        if pid <= 1:
+            break
+    return shutil.which("pulumi")
+
+
+def export_own_state(stack: str, project_root: Path, target: Path, cli: str | None = None) -> Path:
+    """The stack's previous deployment, read from its backend by the Pulumi CLI the `up` runs with. Reading a
+    checkpoint takes no lock (the DIY backend's ExportDeployment reads it; pulumi pkg/backend/diy/backend.go),
+    so it works while the running `up` holds the stack. RunError, one line, when it cannot be read: the guard
+    fails closed rather than let `up` go ahead unguarded."""
+    cli = cli or running_cli()
+    fix = (
+        f"export it yourself and set {PREVIOUS_STATE_ENV}=prev.json "
+        f"(pulumi stack export --stack {stack} --file prev.json)"
+    )
+    if cli is None:
+        raise pulumi.RunError(f"data guard: no `pulumi` CLI found to read the previous deployment of {stack}; {fix}")
+    result = subprocess.run(
+        export_command(cli, stack, target), cwd=project_root, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not target.is_file():
+        reason = " ".join(result.stderr.split())[:300] or f"exit {result.returncode}"
+        raise pulumi.RunError(f"data guard: could not read the previous deployment of {stack} ({reason}); {fix}")
+    return target
+
+
+def guard_up(stack: str, qualified: str, project_root: Path, previous: str | None, cli: str | None = None) -> None:
+    """Render the stack file offline (the same code as the render command) against the previous deployment:
+    `previous` (a `pulumi stack export` file) if given, else the stack's own state read through the CLI, and
+    stop with the refusals before anything registers."""
+    with tempfile.TemporaryDirectory() as scratch:
+        state = (
+            Path(previous) if previous else export_own_state(qualified, project_root, Path(scratch) / "prev.json", cli)
+        )
         result = subprocess.run(
-            [sys.executable, "-m", "stacks.render", stack, "--out", out, "--previous", previous],
+            [
+                sys.executable,
+                "-m",
+                "stacks.render",
+                stack,
+                "--out",
+                str(Path(scratch) / "out"),
+                "--previous",
+                str(state),
+            ],
             cwd=project_root,
             capture_output=True,
             text=True,
@@ -255,3 +310,14 @@ def before_up(stack: str, project_root: Path) -> None:
     # Policy violations alone (exit 1 on stdout) are CrossGuard's to report under `up`.
     if result.returncode != 0 and result.stderr.strip():
         raise pulumi.RunError(result.stderr.strip())
+
+
+def before_up(stack: str, project_root: Path) -> None:
+    """Under `pulumi up` or `preview`: the data guard against the stack's previous deployment, by default its
+    own state (or the export $AGENT_PLATFORM_PREVIOUS_STATE names). The offline render itself runs under mocks
+    and guards in-process instead (stacks/render.py)."""
+    if isinstance(pulumi.runtime.settings.SETTINGS.monitor, sdk_mocks.MockMonitor):
+        return
+    organization = pulumi.get_organization()
+    qualified = f"{organization}/{pulumi.get_project()}/{stack}" if organization else stack
+    guard_up(stack, qualified, project_root, os.environ.get(PREVIOUS_STATE_ENV) or None)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -238,3 +241,71 @@ def test_render_guards_against_the_last_render_by_default(tmp_path: Path, capsys
     assert main(["prod", "--out", str(tmp_path), "--stack-file", str(changed)]) == 1
     assert "agent-platform-prod-umbrella-instance" in capsys.readouterr().err
     assert (tmp_path / "prod" / "resources.json").read_text() == before
+
+
+def _project(tmp_path: Path, change: Any) -> Path:
+    from tests.stacks.test_render import project_copy
+
+    project = project_copy(tmp_path)
+    write_stack(project, "prod", change)
+    return project
+
+
+def test_up_guards_against_the_state_export_it_is_given(tmp_path: Path) -> None:
+    """`pulumi up` runs `guard_up` before anything registers: the same render, against the export."""
+    first = tmp_path / "first"
+    assert main(["prod", "--out", str(first)]) == 0
+    export = tmp_path / "prev.json"
+    export.write_text(json.dumps(_state_export(first / "prod")))
+    project = _project(tmp_path, lambda c: tenant(c, "stark").update(tier="enterprise"))
+    with pytest.raises(pulumi.RunError) as caught:
+        data_guard.guard_up("prod", "organization/agent-platform/prod", project, str(export))
+    lines = str(caught.value).splitlines()
+    assert [line.split(": ", 2)[1] for line in lines] == ["agent-platform:tenants[5].tier"]
+    assert "repoints the tenant's PostgreSQL database 'stark-data'" in lines[0]
+    write_stack(project, "prod", lambda c: None)
+    data_guard.guard_up("prod", "organization/agent-platform/prod", project, str(export))
+
+
+def test_up_reads_its_own_state_by_default_and_fails_closed_when_it_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without $AGENT_PLATFORM_PREVIOUS_STATE the guard reads the stack's state through the CLI; when that
+    fails (here a CLI that exits 1, then no CLI at all) `up` stops with one line saying how to go on, instead
+    of running unguarded. The real export is tested with the real CLI in tests/engine."""
+    fqsn = "organization/agent-platform/prod"
+    assert data_guard.export_command("pulumi", fqsn, tmp_path / "prev.json") == [
+        "pulumi",
+        "stack",
+        "export",
+        "--stack",
+        fqsn,
+        "--file",
+        str(tmp_path / "prev.json"),
+    ]
+    fix = (
+        "export it yourself and set AGENT_PLATFORM_PREVIOUS_STATE=prev.json "
+        f"(pulumi stack export --stack {fqsn} --file prev.json)"
+    )
+    with pytest.raises(pulumi.RunError) as caught:
+        data_guard.guard_up("prod", fqsn, ROOT, None, cli="/bin/false")
+    assert str(caught.value) == f"data guard: could not read the previous deployment of {fqsn} (exit 1); {fix}"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(data_guard, "running_cli", lambda: None)
+    with pytest.raises(pulumi.RunError) as caught:
+        data_guard.guard_up("prod", fqsn, ROOT, None)
+    assert str(caught.value) == f"data guard: no `pulumi` CLI found to read the previous deployment of {fqsn}; {fix}"
+
+
+def test_the_cli_that_runs_the_program_is_found_among_its_ancestors(tmp_path: Path) -> None:
+    """/proc/<pid>/exe names a process's executable and the fourth field of /proc/<pid>/stat its parent
+    (proc(5)); here a pulumi CLI runs a language host that runs the program."""
+    cli = tmp_path / "bin" / "pulumi"
+    host = tmp_path / "bin" / "pulumi-language-python"
+    for pid, exe, parent in ((300, host, 200), (200, cli, 1)):
+        folder = tmp_path / "proc" / str(pid)
+        folder.mkdir(parents=True)
+        (folder / "exe").symlink_to(exe)
+        (folder / "stat").write_text(f"{pid} ({exe.name}) S {parent} {pid} {pid} 0 -1\n")
+    assert data_guard.running_cli(300, tmp_path / "proc") == str(cli)
+    assert data_guard.running_cli(os.getpid()) in (None, shutil.which("pulumi"))  # pytest has no pulumi ancestor
