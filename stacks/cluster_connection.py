@@ -45,7 +45,8 @@ def connect(stack: str, cluster: Cluster) -> ClusterConnection:
     if cluster.kubeconfig is not None:
         kubeconfig = pulumi.Output.secret(cluster.kubeconfig)
     elif reference is not None and cluster.context is None:
-        kubeconfig = reference.require_output("kubeconfig")
+        # Secret whether or not the cluster stack marked it: a plain kubeconfig would sit in this state in clear.
+        kubeconfig = pulumi.Output.secret(reference.require_output("kubeconfig"))
     else:
         kubeconfig = None
     return ClusterConnection(kubeconfig=kubeconfig, context=cluster.context, **values)  # type: ignore[arg-type]
