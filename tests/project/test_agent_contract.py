@@ -63,3 +63,13 @@ def test_ports_user_and_paths_in_the_render_are_the_documented_ones(
             assert f"`{mount['mountPath']}" in block, mount
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             assert f"`GET {container[probe]['httpGet']['path']}` on the lifecycle port" in block
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_runtime_name_the_render_uses_is_explained(rendered: Callable[[str], Path], stack: str) -> None:
+    """Annotation keys under greenlang.io/ and HIVE_ variables are the runtime's names; the contract says so."""
+    section = (ROOT / "docs" / "agent-contract.md").read_text().split("## Names that come from the runtime", 1)[1]
+    section = section.split("<!-- agent-contract:start -->", 1)[0]
+    text = "".join(path.read_text() for path in (rendered(stack) / "manifests").rglob("*.yaml"))
+    used = set(re.findall(r"greenlang\.io/[a-z-]+", text)) | set(re.findall(r"HIVE_[A-Z_]+", text))
+    assert used and {name for name in used if f"`{name}`" not in section} == set()
