@@ -24,6 +24,10 @@ LAG_METRICS = ("ReplicationLag",)
 
 class DataAlarmsConfig(AwsConfig):
     topic_name: str
+    kms_key_arn: Any = Field(
+        description="pulumi.Input[str]: customer-managed key of the topic's region; its policy must let "
+        "cloudwatch.amazonaws.com use it (KmsKeyConfig.publishers)."
+    )
     settings: Alarms
     databases: list[str] = Field(default_factory=list, description="RDS instance identifiers.")
     redis_nodes: list[str] = Field(default_factory=list, description="Member cluster ids.")
@@ -36,7 +40,13 @@ class DataAlarms(pulumi.ComponentResource):
         super().__init__("agent-platform:components:DataAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         a = config.settings
-        self.topic = aws.sns.Topic(f"{name}-topic", name=config.topic_name, tags=config.tags, opts=child)
+        self.topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=config.topic_name,
+            kms_master_key_id=config.kms_key_arn,
+            tags=config.tags,
+            opts=child,
+        )
         if a.subscription_endpoint:
             # Only endpoints that confirm SNS subscriptions themselves are accepted (settings/checks/data.py).
             aws.sns.TopicSubscription(

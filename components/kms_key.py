@@ -24,6 +24,11 @@ class KmsKeyConfig(AwsConfig):
     account_id: Any = Field(description="pulumi.Input[str]: the account that owns and administers the key.")
     services: list[str] = Field(min_length=1, description="Service prefixes, e.g. rds, elasticache, backup, s3.")
     role_arns: list[Any] = Field(default_factory=list, description="Roles that use the key directly.")
+    publishers: list[str] = Field(
+        default_factory=list,
+        description="Service principals that publish to SNS topics encrypted with the key, e.g. "
+        "cloudwatch.amazonaws.com for alarm actions.",
+    )
     deletion_window_days: int = Field(30, ge=7, le=30)
     protect: bool = False
 
@@ -53,6 +58,19 @@ def key_policy(config: KmsKeyConfig) -> pulumi.Output[str]:
             },
         },
     ]
+    if config.publishers:
+        # A service that publishes to an encrypted topic needs the key itself; the AWS managed aws/sns key
+        # cannot grant it (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+        # #compatibility-with-aws-services).
+        statements.append(
+            {
+                "Sid": "ServicesPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": config.publishers},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            }
+        )
     if config.role_arns:
         statements.append(
             {

@@ -44,6 +44,8 @@ from stacks.foundation import Foundation
 
 PRIMARY, EU = "primary", "eu"
 SITE_SERVICES = ["rds", "elasticache", "backup", "s3", "secretsmanager", "ec2"]
+ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+"""Publishes the data alarms to the site's topic, encrypted with the site's key."""
 DR_SERVICES = ["rds", "backup", "s3", "secretsmanager"]
 NOT_PROTECTED_RECOVERY_DAYS = 7
 PROTECTED_RECOVERY_DAYS = 30
@@ -287,7 +289,7 @@ def build_site(s: StackSettings, site: Site, account: pulumi.Input[str]) -> Site
     cache = build_cache(s, site, keys, network, site_tags)
     backup = build_backup(s, site, keys, site_tags)
     bucket = build_bucket(s, site, keys, site_tags)
-    alarms = build_alarms(s, site, databases, cache, site_tags)
+    alarms = build_alarms(s, site, keys, databases, cache, site_tags)
     return SiteData(site, keys, databases, cache, backup, bucket, alarms)
 
 
@@ -305,6 +307,7 @@ def build_keys(s: StackSettings, site: Site, account: pulumi.Input[str], site_ta
             alias=s.names.kms_alias_for(env, site.region),
             account_id=account,
             services=SITE_SERVICES,
+            publishers=[ALARM_PUBLISHER],
             role_arns=[role_arn(account, name) for name in key_users],
             protect=s.data.protect,
         ),
@@ -427,7 +430,12 @@ def build_bucket(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[s
 
 
 def build_alarms(
-    s: StackSettings, site: Site, databases: SiteDatabases, cache: SiteCache, site_tags: dict[str, str]
+    s: StackSettings,
+    site: Site,
+    keys: SiteKeys,
+    databases: SiteDatabases,
+    cache: SiteCache,
+    site_tags: dict[str, str],
 ) -> DataAlarms:
     return DataAlarms(
         f"{site.prefix}-alarms",
@@ -435,6 +443,7 @@ def build_alarms(
             region=site.region,
             tags=site_tags,
             topic_name=f"{site.prefix}-data-alarms",
+            kms_key_arn=keys.key.key_arn,
             settings=s.data.alarms,
             databases=list(databases.owners),
             redis_nodes=cache.node_ids,
