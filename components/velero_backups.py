@@ -27,8 +27,10 @@ SNAPSHOT_ACTIONS = [
     "ec2:CreateTags",
     "ec2:CreateVolume",
     "ec2:CreateSnapshot",
-    "ec2:DeleteSnapshot",
 ]
+BACKUP_TAG = "velero.io/backup"
+"""Velero tags every volume snapshot it takes with the backup's name (pkg/backup/item_backupper.go,
+takePVSnapshot): the role may delete only those, never another team's or AWS Backup's snapshots."""
 
 
 class VeleroLocation(BaseModel):
@@ -107,6 +109,12 @@ class VeleroBackups(pulumi.ComponentResource):
             policy=policy_json(
                 [
                     {"Effect": "Allow", "Action": SNAPSHOT_ACTIONS, "Resource": "*"},
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ec2:DeleteSnapshot"],
+                        "Resource": "*",
+                        "Condition": {"Null": {f"aws:ResourceTag/{BACKUP_TAG}": "false"}},
+                    },
                     {
                         "Effect": "Allow",
                         "Action": [

@@ -1,5 +1,6 @@
-"""Buckets of the rendered stacks: every one logs its requests where S3 can deliver them, and the DR copy of
-the cluster backups is under Object Lock, enabled without replacing a bucket (rules in s3_oracle)."""
+"""Backups and buckets of the rendered stacks: every bucket logs its requests where S3 can deliver them, the DR
+copy of the cluster backups is under Object Lock, enabled without replacing a bucket (rules in s3_oracle), and
+Velero deletes only its own volume snapshots."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from stacks import data_guard
 from stacks.data_guard import Deployment
 from tests.conftest import STACKS, load_resources
-from tests.stacks import s3_oracle
+from tests.stacks import iam_oracle, s3_oracle
 from tests.stacks.conftest import stack_settings
 
 Rendered = Callable[[str], Path]
@@ -143,3 +144,45 @@ def test_object_lock_set_on_the_bucket_itself_is_a_replacement_the_guard_refuses
     lock_urn = f"{urn}-object-lock"
     configured = Deployment({urn: _bucket_record(), lock_urn: {"type": LOCK, "inputs": {"bucket": "x"}}})
     assert data_guard.data_changes(before, configured) == []
+
+
+VELERO_TAGGED = {"aws:ResourceTag/velero.io/backup": "daily-20261203"}
+SNAPSHOT = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0"
+
+
+def test_the_allow_evaluator_reads_a_tag_presence_condition() -> None:
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ec2:DeleteSnapshot",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:ResourceTag/velero.io/backup": "false"}},
+                }
+            ]
+        }
+    )
+    assert iam_oracle.identity_allows(policy, "ec2:DeleteSnapshot", SNAPSHOT, VELERO_TAGGED)
+    assert not iam_oracle.identity_allows(policy, "ec2:DeleteSnapshot", SNAPSHOT, {})
+    assert not iam_oracle.identity_allows(policy, "ec2:CreateSnapshot", SNAPSHOT, VELERO_TAGGED)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_velero_deletes_only_the_snapshots_it_took(rendered: Rendered, stack: str) -> None:
+    """Velero tags each snapshot `velero.io/backup: <backup>` (vmware-tanzu/velero pkg/backup/item_backupper.go,
+    takePVSnapshot); EC2's DeleteSnapshot takes `aws:ResourceTag/${TagKey}` on the snapshot
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html). Every other
+    snapshot in the account (AWS Backup's, another team's) stays out of the role's reach."""
+    [policy] = [
+        r["inputs"]["policy"]
+        for r in load_resources(rendered(stack))
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["name"] == "velero-role-policy"
+    ]
+    assert iam_oracle.identity_allows(policy, "ec2:DeleteSnapshot", SNAPSHOT, VELERO_TAGGED)
+    assert not iam_oracle.identity_allows(policy, "ec2:DeleteSnapshot", SNAPSHOT, {})
+    assert not iam_oracle.identity_allows(
+        policy, "ec2:DeleteSnapshot", SNAPSHOT, {"aws:ResourceTag/aws:backup:source-resource": "vol-1"}
+    )
+    for action in ("ec2:CreateSnapshot", "ec2:CreateVolume", "ec2:DescribeSnapshots", "ec2:CreateTags"):
+        assert iam_oracle.identity_allows(policy, action, SNAPSHOT, {}), action
