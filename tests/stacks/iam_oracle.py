@@ -44,12 +44,7 @@ def identity_allows(policy: str, action: str, resource: str, context: dict[str, 
     """Whether an identity policy (no Principal) allows the request and no statement of it denies it."""
     allowed = False
     for statement in json.loads(policy)["Statement"]:
-        actions = [a.lower() for a in _as_list(statement.get("Action", []))]
-        if not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", []))):
-            continue
-        if _conditions_hold(statement.get("Condition") or {}, context):
+        if _applies(statement, action, resource, context):
             if statement.get("Effect") == "Deny":
                 return False
             allowed = True
@@ -60,11 +55,15 @@ def explicitly_denied(policy: str, action: str, resource: str, context: dict[str
     for statement in json.loads(policy)["Statement"]:
         if statement.get("Effect") != "Deny" or not _principal_is_anyone(statement.get("Principal")):
             continue
-        actions = [a.lower() for a in _as_list(statement.get("Action", []))]
-        if not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", []))):
-            continue
-        if _conditions_hold(statement.get("Condition") or {}, context):
+        if _applies(statement, action, resource, context):
             return True
     return False
+
+
+def _applies(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    actions = [a.lower() for a in _as_list(statement.get("Action", []))]
+    return (
+        any(fnmatch.fnmatchcase(action.lower(), a) for a in actions)
+        and any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", [])))
+        and _conditions_hold(statement.get("Condition") or {}, context)
+    )
