@@ -64,8 +64,9 @@ class CanaryPolicy(Settings):
     policy: Literal["rollback", "block"] = "rollback"
     on_timeout: Literal["hold", "fail"] = Field(
         "hold",
-        description="Automatic releases: a stage still undecided after max_duration_factor x its minimum ends "
-        "`timed_out` (weight held, alert) with `hold`, or `failed` (weight 0) with `fail`.",
+        description="Automatic releases: a stage still undecided at its end (extended_max_duration, or "
+        "max_duration_factor x its minimum when the gate cannot weigh evidence) ends `timed_out` (weight held, "
+        "alert) with `hold`, or `failed` (weight 0) with `fail`.",
     )
     max_tenant_exposure_pct: float = Field(
         PROD_COHORT_CAP_PCT,
