@@ -115,8 +115,9 @@ def one_pod_fits_the_quota(s: StackSettings) -> Iterator[Problem]:
                     if q(getattr(pair, resource)) > q(getattr(quota, f"{kind}_{resource}")):
                         yield Problem(
                             f"agents[{index}].resources.{kind}.{resource}",
-                            f"{getattr(pair, resource)} is more than tenant {tenant_id!r}'s whole ResourceQuota "
-                            f"{kind}.{resource} {getattr(quota, f'{kind}_{resource}')} ({tier_name} tier): lower it",
+                            f"{getattr(pair, resource)} is more than the whole ResourceQuota {kind}.{resource} "
+                            f"{getattr(quota, f'{kind}_{resource}')} of tenant {tenant_id!r} ({tier_name} tier): "
+                            "lower it",
                         )
 
 
@@ -137,8 +138,8 @@ def claims_fit_their_limit_range(s: StackSettings) -> Iterator[Problem]:
             elif size > q(tier.quota.requests_storage):
                 yield Problem(
                     f"agents[{index}].session_storage",
-                    f"{agent.session_storage} is more than tenant {tenant_id!r}'s storage quota "
-                    f"{tier.quota.requests_storage}: lower it",
+                    f"{agent.session_storage} is more than the whole storage quota {tier.quota.requests_storage} of "
+                    f"tenant {tenant_id!r} ({tier_name} tier): lower it",
                 )
 
 

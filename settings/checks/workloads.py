@@ -74,7 +74,8 @@ def limits_fit_tenant_quota(s: StackSettings) -> Iterator[Problem]:
                 ("memory", memory, tier.quota.limits_memory),
             ):
                 needed = limit * pods * tracks
-                if needed > parse_quantity(str(hard)):
+                # One pod past the whole quota is `one_pod_fits_the_quota`'s line, not this one's.
+                if limit <= parse_quantity(str(hard)) < needed:
                     yield Problem(
                         f"agents[{index}].resources.limits.{resource}",
                         f"{_show(limit, resource)} x {pods} pods (HPA maximum) x {tracks} tracks = "

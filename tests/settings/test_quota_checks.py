@@ -142,3 +142,31 @@ def test_the_lifecycle_port_is_not_the_http_port() -> None:
         f"{P}agents[1].lifecycle_port: 8000 is the agent's HTTP port of the same container; use another port "
         "(default 8080; taken: 8000, 9090)"
     ]
+
+
+def test_one_pod_past_the_whole_quota_is_one_line_per_agent_and_tenant() -> None:
+    """A quota below one pod's limit: the tier's line and one line per agent and tenant, not a second one for
+    the same agent's HPA maximum."""
+    assert lines("staging", tier_quota("standard", limits_cpu="1")) == [
+        f"{S}tiers.standard.quota.limits_cpu: 1 is less than one container's default limit 2000m: no pod would fit; "
+        "raise it",
+        f"{S}agents[0].resources.limits.cpu: 2000m is more than the whole ResourceQuota limits.cpu 1 of tenant "
+        "'acme' (standard tier): lower it",
+        f"{S}agents[0].resources.limits.cpu: 2000m is more than the whole ResourceQuota limits.cpu 1 of tenant "
+        "'litware' (standard tier): lower it",
+        f"{S}agents[1].resources.limits.cpu: 2 is more than the whole ResourceQuota limits.cpu 1 of tenant "
+        "'acme' (standard tier): lower it",
+    ]
+
+
+def test_one_claim_past_the_storage_quota_is_named() -> None:
+    """staging acme (standard): claims up to 100Gi, storage quota 128Gi; a tier allowing 200Gi claims still
+    refuses one 150Gi claim by its quota."""
+    assert lines(
+        "staging",
+        tier_limit_range("standard", pvc_max="200Gi"),
+        agent("invoice-extractor", session_storage="150Gi"),
+    ) == [
+        f"{S}agents[1].session_storage: 150Gi is more than the whole storage quota 128Gi of tenant 'acme' "
+        "(standard tier): lower it"
+    ]
