@@ -81,7 +81,8 @@ def tenant_steps(folder: Path, tenant_id: str) -> list[str]:
         steps.append(
             (
                 f"Map the tenant's administrators to the Kubernetes group {group} (bound to Role {ADMIN_ROLE}), "
-                "e.g. with an EKS access entry:",
+                "e.g. with an EKS access entry and no access policy (AmazonEKSEditPolicy or AmazonEKSAdminPolicy "
+                "would let them create workloads and read Secrets):",
                 [
                     "aws eks create-access-entry --cluster-name <cluster> --principal-arn <their IAM role> "
                     f"--kubernetes-groups {group}"

@@ -9,9 +9,20 @@ over-grant (a named Secret is still a Secret).
 
 `ESCALATIONS` lists what lets a subject read a Secret or run code as a ServiceAccount of the namespace
 (https://kubernetes.io/docs/concepts/security/rbac-good-practices/, "Privilege escalation risks"): reading
-Secrets (list and watch return their data), creating or changing anything that owns a pod template, creating
-pods or changing their images, exec/attach/ephemeral containers, minting ServiceAccount tokens (an IRSA role
-trusts any token for its ServiceAccount), and escalate/bind/impersonate.
+Secrets (list and watch return their data); "Workload creation": whoever can create or change a Pod or
+anything that owns a pod template in a namespace can run it as any ServiceAccount of that namespace and mount
+any of its Secrets, so every write on pods, Deployments, StatefulSets, ReplicaSets, DaemonSets,
+ReplicationControllers, Jobs and CronJobs counts (a `patch` can rewrite the template's `serviceAccountName`
+and image, so no write on those is a safe "restart"); exec/attach/ephemeral containers (code in a running
+pod, with its token); "Token request": minting a ServiceAccount token (an IRSA role trusts any token for its
+ServiceAccount); escalate/bind/impersonate; "Persistent volume creation", "Access to proxy subresource of
+Nodes", "Control admission webhooks" and "Namespace modification" (Pod Security labels). Port-forward and
+the pod/service proxies reach a pod's ports through the kubelet or API server, past every NetworkPolicy.
+External Secrets objects act for the namespace's stores: a SecretStore authenticates as any ServiceAccount it
+names and its providers read Secrets of the namespace for their credentials (the webhook provider sends them
+to any URL), so writing ExternalSecret, SecretStore or PushSecret reads Secrets
+(https://external-secrets.io/latest/guides/security-best-practices/, "Namespace Isolation": keep these
+RBAC permissions to the minimum).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Any
 
 WRITE = ("create", "update", "patch")
 WORKLOADS = ("deployments", "statefulsets", "replicasets", "daemonsets")
+EXTERNAL_SECRETS = ("externalsecrets", "secretstores", "pushsecrets", "clustersecretstores", "clusterexternalsecrets")
 ESCALATIONS: tuple[tuple[str, str, str], ...] = (
     *((verb, "", "secrets") for verb in ("get", "list", "watch")),
     *((verb, "", "pods") for verb in WRITE),
@@ -30,7 +42,17 @@ ESCALATIONS: tuple[tuple[str, str, str], ...] = (
     *((verb, "", "replicationcontrollers") for verb in WRITE),
     *((verb, "", sub) for verb in ("get", "create") for sub in ("pods/exec", "pods/attach")),
     *((verb, "", "pods/ephemeralcontainers") for verb in ("update", "patch")),
+    *((verb, "", sub) for verb in ("get", "create") for sub in ("pods/portforward", "pods/proxy", "services/proxy")),
     ("create", "", "serviceaccounts/token"),
+    *((verb, "external-secrets.io", r) for verb in WRITE for r in EXTERNAL_SECRETS),
+    ("create", "", "persistentvolumes"),
+    *((verb, "", "nodes/proxy") for verb in ("get", "create")),
+    *((verb, "", "namespaces") for verb in ("update", "patch")),
+    *(
+        (verb, "admissionregistration.k8s.io", r)
+        for verb in WRITE
+        for r in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations")
+    ),
     *(("escalate", "rbac.authorization.k8s.io", r) for r in ("roles", "clusterroles")),
     *(("bind", "rbac.authorization.k8s.io", r) for r in ("roles", "clusterroles")),
     *(("impersonate", "", r) for r in ("users", "groups", "serviceaccounts")),

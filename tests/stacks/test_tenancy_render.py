@@ -6,6 +6,7 @@ test showing it refuses the shape that breaks isolation, so a clean render canno
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 from collections import Counter
@@ -176,17 +177,95 @@ def test_the_rbac_evaluator_finds_pod_template_and_secret_paths() -> None:
     assert set(found) == {"list core/secrets"}
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_tenant_admin_cannot_read_secrets_or_run_pods_as_an_agent(rendered: Rendered, stack: str) -> None:
-    """The tenant's admin group (plus every authenticated user) holds no escalation, yet can restart pods."""
+@pytest.mark.parametrize("escalation", rbac_oracle.ESCALATIONS, ids=" ".join)
+def test_the_rbac_evaluator_finds_each_escalation_on_its_own(escalation: tuple[str, str, str]) -> None:
+    verb, group, resource = escalation
+    objects = [
+        _role([{"apiGroups": [group], "resources": [resource], "verbs": [verb]}]),
+        _binding("Role", "acme-admins"),
+    ]
+    found = rbac_oracle.escalation_paths(rbac_oracle.grants(objects, {"acme-admins"}), "acme-prod")
+    assert set(found) == {f"{verb} {group or 'core'}/{resource}"}
+
+
+# What README ("RBAC") and docs/onboarding.md ("Administrators") promise a tenant's administrators: read
+# workloads, logs and events, restart by deleting pods. Each kubectl command as the API requests it makes
+# (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb):
+# `logs` is a get of pods/log after resolving its pod (a workload's through its selector); `describe` lists the
+# object's core/v1 events; `rollout status` watches the workload; `delete pod` deletes, and its controller starts
+# a fresh pod from the template `up` wrote.
+READ_KINDS = {
+    "": ("pods", "services", "endpoints", "configmaps", "persistentvolumeclaims", "events"),
+    "apps": ("deployments", "statefulsets", "replicasets"),
+    "autoscaling": ("horizontalpodautoscalers",),
+    "batch": ("jobs", "cronjobs"),
+    "networking.k8s.io": ("ingresses", "networkpolicies"),
+    "policy": ("poddisruptionbudgets",),
+}
+TENANT_ADMIN_TASKS: dict[str, list[tuple[str, str, str]]] = {
+    **{
+        f"kubectl get {resource} [-w]": [(verb, group, resource) for verb in ("get", "list", "watch")]
+        for group, resources in READ_KINDS.items()
+        for resource in resources
+    },
+    "kubectl logs <pod> --previous": [("get", "", "pods"), ("get", "", "pods/log")],
+    "kubectl logs deploy/<agent> -f": [("get", "apps", "deployments"), ("list", "", "pods"), ("get", "", "pods/log")],
+    "kubectl describe pod <pod>": [("get", "", "pods"), ("list", "", "events")],
+    "kubectl rollout status sts/<agent>": [("get", "apps", "statefulsets"), ("watch", "apps", "statefulsets")],
+    "kubectl delete pod <pod> (restart)": [("delete", "", "pods"), ("get", "", "pods"), ("watch", "", "pods")],
+}
+
+
+def _tenant_admin_cases(rendered: Rendered, stack: str) -> list[tuple[str, list[dict[str, Any]], set[str]]]:
+    """(namespace, the render's RBAC objects, the groups an administrator of that tenant is in) per tenant."""
     settings = stack_settings(stack)
     objects = [m for m in load_manifests(rendered(stack)).values() if "rbac.authorization.k8s.io" in m["apiVersion"]]
-    for tenant in settings.tenants:
-        namespace = tenant.namespace(settings.environment)
-        held = list(rbac_oracle.grants(objects, {tenant.admin_group_name, "system:authenticated"}))
-        assert rbac_oracle.allowed(held, "delete", "", "pods", namespace), namespace
-        assert rbac_oracle.allowed(held, "get", "", "pods/log", namespace), namespace
-        assert rbac_oracle.escalation_paths(held, namespace) == {}, namespace
+    return [
+        (tenant.namespace(settings.environment), objects, {tenant.admin_group_name, "system:authenticated"})
+        for tenant in settings.tenants
+    ]
+
+
+def _refused_tasks(objects: list[dict[str, Any]], groups: set[str], namespace: str) -> list[str]:
+    held = list(rbac_oracle.grants(objects, groups))
+    return [
+        task
+        for task, requests in TENANT_ADMIN_TASKS.items()
+        if not all(rbac_oracle.allowed(held, verb, group, resource, namespace) for verb, group, resource in requests)
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenant_admin_cannot_read_secrets_or_run_pods_as_an_agent(rendered: Rendered, stack: str) -> None:
+    """The tenant's admin group (plus every authenticated user) holds no escalation in its namespace, nor in
+    another tenant's."""
+    cases = _tenant_admin_cases(rendered, stack)
+    for namespace, objects, groups in cases:
+        held = list(rbac_oracle.grants(objects, groups))
+        for other, _, _ in cases:
+            assert rbac_oracle.escalation_paths(held, other) == {}, (namespace, other)
+        assert not rbac_oracle.allowed(held, "get", "", "pods", "agent-data"), namespace
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenant_admin_can_do_every_documented_task(rendered: Rendered, stack: str) -> None:
+    for namespace, objects, groups in _tenant_admin_cases(rendered, stack):
+        assert _refused_tasks(objects, groups, namespace) == [], namespace
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_verb_and_resource_of_tenant_admin_serves_a_documented_task(rendered: Rendered, stack: str) -> None:
+    """Take any one verb or resource away from the Role and some documented task is refused: the Role grants
+    the tasks and nothing beside them."""
+    namespace, objects, groups = _tenant_admin_cases(rendered, stack)[0]
+    role = next(o for o in objects if o["kind"] == "Role" and o["metadata"]["namespace"] == namespace)
+    for r, rule in enumerate(role["rules"]):
+        for field in ("verbs", "resources", "apiGroups"):
+            for value in rule[field]:
+                narrowed_role = copy.deepcopy(role)
+                narrowed_role["rules"][r][field] = [v for v in rule[field] if v != value]
+                narrowed = [narrowed_role if o is role else o for o in objects]
+                assert _refused_tasks(narrowed, groups, namespace), f"{stack}: {field} {value!r} of rule {r}"
 
 
 def _workload(namespace: str, track: str, replicas: int) -> dict[str, Any]:
