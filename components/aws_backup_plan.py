@@ -14,6 +14,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import BACKUP_TAG, AwsConfig, service_trust
+from conventions.identifiers import iam_role_name
 from settings.backups import AwsBackup
 
 SERVICE_POLICIES = (
@@ -35,7 +36,7 @@ class AwsBackupConfig(AwsConfig):
 
     @property
     def role_name(self) -> str:
-        return f"{self.plan_name}-backup"[:64]
+        return iam_role_name(f"{self.plan_name}-backup")
 
 
 class AwsBackupPlan(pulumi.ComponentResource):

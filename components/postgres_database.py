@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import AwsConfig, service_trust
+from conventions.identifiers import iam_role_name
 from settings.data import Postgres
 
 PORT = 5432
@@ -75,7 +76,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         if pg.monitoring_interval_seconds:
             role = aws.iam.Role(
                 f"{name}-monitoring",
-                name=f"{config.identifier}-rds-monitoring"[:64],
+                name=iam_role_name(f"{config.identifier}-rds-monitoring"),
                 assume_role_policy=service_trust("monitoring.rds.amazonaws.com"),
                 tags=config.tags,
                 opts=child,

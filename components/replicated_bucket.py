@@ -16,12 +16,13 @@ import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, policy_json, service_trust
+from conventions.identifiers import iam_role_name
 from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
 
 
 def replication_role_name(bucket: str) -> str:
     """Known before the role exists, so the KMS key policies can name it."""
-    return f"{bucket}-replication"[:64]
+    return iam_role_name(f"{bucket}-replication")
 
 
 def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:

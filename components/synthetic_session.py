@@ -18,6 +18,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.tenant_pushgateway import LABELS as PUSHGATEWAY_LABELS
 from components.tenant_pushgateway import PORT as PUSHGATEWAY_PORT
 from components.tenant_pushgateway import pushgateway_url
+from conventions.identifiers import synthetic_session_cronjob
 from conventions.labels import AGENT_ID, MANAGED_BY, MANAGER, TENANT_ID
 from conventions.pods import SUPPORT_CONTAINER_RESOURCES
 from conventions.ports import HTTP_PORT
@@ -155,7 +156,7 @@ class SyntheticSession(pulumi.ComponentResource):
                 f"{name}-cron",
                 api_version="batch/v1",
                 kind="CronJob",
-                metadata={"name": f"{agent_id}-synthetic-session", "namespace": args.namespace, "labels": owned},
+                metadata={"name": synthetic_session_cronjob(agent_id), "namespace": args.namespace, "labels": owned},
                 spec={
                     "schedule": settings.schedule,
                     "concurrencyPolicy": "Forbid",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from conventions.identifiers import iam_role_name
 from conventions.labels import MANAGED_BY, MANAGER, TENANT_ID
 from settings.names import AgentSecretKeys
 
@@ -98,7 +99,7 @@ class TenantDataAccess(pulumi.ComponentResource):
         }
         reader = aws.iam.Role(
             f"{name}-secrets-reader",
-            name=f"{config.namespace}-{READER_ACCOUNT}"[:64],
+            name=iam_role_name(f"{config.namespace}-{READER_ACCOUNT}"),
             assume_role_policy=irsa_trust(
                 config.oidc_provider_arn, config.oidc_issuer, config.namespace, READER_ACCOUNT
             ),

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base.aws import irsa_trust
+from conventions.identifiers import workload_role_name
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         trust = irsa_trust(args.oidc_provider_arn, args.oidc_issuer, args.namespace, args.service_account)
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=f"{args.namespace}-{args.service_account}"[:64],
+            name=workload_role_name(args.namespace, args.service_account),
             assume_role_policy=trust,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),

@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from conventions.identifiers import (
+    IAM_ROLE_NAME_MAX,
+    SYNTHETIC_SESSION_SUFFIX,
+    synthetic_session_cronjob,
+    workload_role_name,
+)
 from settings.base import is_eu_region
 from settings.errors import Problem
 from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
@@ -32,8 +38,6 @@ S3_BUCKET_MAX = 63
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
 BUCKET_PURPOSES = ("agent-data", "velero")
 CRONJOB_NAME_MAX = 52
-IAM_ROLE_NAME_MAX = 64
-SYNTHETIC_SUFFIX = "-synthetic-session"
 
 
 def site_prefix(environment: str) -> str:
@@ -109,12 +113,13 @@ def tenant_names(s: StackSettings) -> Iterator[Problem]:
 
 def agent_names(s: StackSettings) -> Iterator[Problem]:
     for index, agent in enumerate(s.agents):
-        cronjob = f"{agent.id}{SYNTHETIC_SUFFIX}"
+        cronjob = synthetic_session_cronjob(agent.id)
         if len(cronjob) > CRONJOB_NAME_MAX:
+            longest = CRONJOB_NAME_MAX - len(SYNTHETIC_SESSION_SUFFIX)
             yield Problem(
                 f"agents[{index}].id",
                 f"its synthetic-session CronJob {cronjob!r} is {len(cronjob)} characters; Kubernetes allows at most "
-                f"{CRONJOB_NAME_MAX} for a CronJob: shorten the id to {CRONJOB_NAME_MAX - len(SYNTHETIC_SUFFIX)}",
+                f"{CRONJOB_NAME_MAX} for a CronJob: shorten the id to {longest}",
             )
 
 
@@ -129,7 +134,7 @@ def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
             if tenant.id not in agent.tenants:
                 continue
             full = f"{namespace}-{agent.id}"
-            role = full[:IAM_ROLE_NAME_MAX]
+            role = workload_role_name(namespace, agent.id)
             if role in seen and full_names[role] != full:  # equal full names are duplicate ids, reported there
                 yield Problem(
                     f"tenants[{t_index}].id",
