@@ -257,7 +257,7 @@ def through_prometheus(
     batches: list[tuple[int, Rollouts, list[str]]], minutes: tuple[int, ...], sample_size: int, workdir: Path
 ) -> tuple[dict[tuple[str, int], PathCost], Counter[str], list[str], float]:
     """Judge the subset at each listed look through Prometheus and compare with the in-process verdicts."""
-    from tests.gates.conftest import PrometheusServer
+    from testing.prometheus_server import PrometheusServer
 
     started = time.perf_counter()
     server = PrometheusServer(workdir, traffic.openmetrics([(r, ids) for _, r, ids in batches]))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from alerting.ops_rules import OpsContext, ops_groups
@@ -16,17 +14,11 @@ from alerting.slo_rules import Group, Workload, slo_groups
 from conventions.metrics import DEFAULT_ERROR_STATUSES
 from settings.observability import OperationalAlerts
 from settings.slo import Slo
+from testing.prometheus_server import binary
 
 AGENT, TENANT, NAMESPACE = "bot", "t1", "t1-prod"
 WORKLOAD = Workload(AGENT, TENANT, NAMESPACE, True, DEFAULT_ERROR_STATUSES, "https://runbooks.example/runbooks.md")
 IDENTITY = {"agent_id": AGENT, "tenant_id": TENANT, "namespace": NAMESPACE}
-
-
-def binary(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if path is None:
-        pytest.fail(f"`{name}` is not installed; install the Debian package `prometheus` (see README: tests)")
-    return path
 
 
 def default_groups() -> list[Group]:

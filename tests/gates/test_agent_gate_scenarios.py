@@ -10,8 +10,8 @@ from gates.decision import Decision
 from gates.prometheus import Credentials
 from gates.slo_gate import evaluate
 from settings.gates import AGENT_CHECK_NAMES
+from testing.prometheus_server import PrometheusServer
 from tests.gates.agent_scenarios import PRICES, SCENARIOS, AgentScenario, openmetrics
-from tests.gates.conftest import PrometheusServer
 from tests.gates.scenarios import EVALUATED_AT
 from tests.gates.test_slo_gate_scenarios import spec_for
 

@@ -28,7 +28,7 @@ from gates.ga_gate import GaReadinessGateProvider
 from gates.prometheus import TOKEN_ENV
 from gates.slo_gate import OUTPUT_KEYS, SloGateProvider
 from gates.stage_clock import FixedClock, StageClockProvider, format_time
-from tests.gates.conftest import free_port
+from testing.prometheus_server import free_port
 from tests.gates.scenarios import EVALUATED_AT
 from tests.gates.test_ga_gate import NOW as GA_NOW
 from tests.gates.test_ga_gate import spec as ga_spec

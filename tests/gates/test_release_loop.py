@@ -22,8 +22,8 @@ from pulumi.runtime.proto import provider_pb2
 from gates.rollout_state import STATE_KEYS, RolloutStateArgs, RolloutStateProvider
 from gates.stage_clock import FixedClock, format_time, parse_time
 from planning.release import Control, StagePlan
+from testing.prometheus_server import PrometheusServer, free_port
 from tests.gates import test_engine_protocol as protocol
-from tests.gates.conftest import PrometheusServer, free_port
 from tests.gates.release_timeline import CANARY, RELEASE_START, RELEASES, STABLE, openmetrics
 from tests.gates.scenarios import NAMESPACE, TENANT
 from tests.gates.test_engine_protocol import from_struct, to_struct

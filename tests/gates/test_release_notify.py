@@ -24,8 +24,8 @@ from gates.release_notify import ALERT_NAME
 from gates.rollout_state import RolloutStateProvider
 from gates.stage_clock import FixedClock
 from planning.release import Control
+from testing.prometheus_server import binary, free_port
 from tests.gates import test_release_loop as loop
-from tests.gates.conftest import binary, free_port
 
 NAMESPACE = loop.NAMESPACE
 CONFIG_NAME = "agent-alerts"

@@ -8,7 +8,7 @@ import pytest
 
 from gates.prometheus import TOKEN_ENV, Credentials
 from gates.slo_gate import evaluate
-from tests.gates.conftest import PrometheusServer, free_port
+from testing.prometheus_server import PrometheusServer, free_port
 from tests.gates.fake_server import Behaviour, serve
 from tests.gates.scenarios import EVALUATED_AT, SCENARIOS, openmetrics
 from tests.gates.test_slo_gate_scenarios import spec_for

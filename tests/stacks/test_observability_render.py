@@ -17,10 +17,9 @@ import yaml
 from conventions import metrics as catalog
 from settings import StackSettings
 from settings.loader import settings_from_config
-from tests.alerting.conftest import binary
+from testing.prometheus_server import binary, free_port
 from tests.alerting.promql import series_names
 from tests.conftest import STACKS, load_manifests
-from tests.gates.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_READY_SECONDS = 120
