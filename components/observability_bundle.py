@@ -9,6 +9,7 @@ Rule groups and dashboard JSON are computed by pure functions (`alerting/slo_rul
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +17,32 @@ from typing import Any
 import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
-from conventions.labels import AGENT_ID, APP, TENANT_ID, TRACK
+from conventions import metrics
+from conventions.labels import AGENT_ID, APP, TENANT_ID, TRACK, VERSION
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
 DASHBOARD_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
 MONITORING_API = "monitoring.coreos.com/v1"
+
+
+def discovered_label(key: str) -> str:
+    """A pod label's name in Prometheus' Kubernetes service discovery (`__meta_kubernetes_pod_label_<name>`):
+    every character outside [a-zA-Z0-9_] becomes `_`."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", key)
+
+
 # Pod label -> target label. `track` is added so canary and stable series can be told apart.
-RELABELED_POD_LABELS = {"agent_id": "agent_id", "version": "version", "tenant_id": "tenant_id", "track": "track"}
+RELABELED_POD_LABELS = {
+    discovered_label(pod_label): series_label
+    for pod_label, series_label in (
+        (AGENT_ID, metrics.AGENT_ID),
+        (VERSION, metrics.VERSION),
+        (TENANT_ID, metrics.TENANT_ID),
+        (TRACK, metrics.TRACK),
+    )
+}
 
 
 @dataclass(frozen=True)
