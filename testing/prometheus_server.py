@@ -38,8 +38,11 @@ def binary(name: str) -> str:
 class PrometheusServer:
     """`samples` (OpenMetrics, `testing.openmetrics`) as TSDB blocks that `start` serves on a free port."""
 
-    def __init__(self, workdir: Path, samples: str):
+    def __init__(self, workdir: Path, samples: str, basic_auth: tuple[str, str] | None = None):
+        """`basic_auth`: (user, password) every request must send, set through Prometheus' web configuration
+        file (`basic_auth_users` holds bcrypt hashes: prometheus.io/docs/prometheus/latest/configuration/https/)."""
         self.workdir = workdir
+        self.auth = basic_auth
         self.data = workdir / "data"
         source = workdir / "scenarios.om"
         source.write_text(samples)
@@ -51,6 +54,14 @@ class PrometheusServer:
         config = workdir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
         self.config = config
+        self.web_config: Path | None = None
+        if basic_auth is not None:
+            import bcrypt  # only these servers need it
+
+            user, password = basic_auth
+            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+            self.web_config = workdir / "web.yml"
+            self.web_config.write_text(f"basic_auth_users:\n  {user}: '{hashed}'\n")
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -66,6 +77,7 @@ class PrometheusServer:
                 # The blocks hold fixed past times; retention counts from the newest block, keep them all.
                 "--storage.tsdb.retention.time=100y",
                 f"--web.listen-address=127.0.0.1:{port}",
+                *([f"--web.config.file={self.web_config}"] if self.web_config else []),
             ],
             stdout=log,
             stderr=log,
@@ -75,7 +87,7 @@ class PrometheusServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {(self.workdir / 'prometheus.log').read_text()[-2000:]}")
             try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/-/ready", timeout=1, auth=self.auth).status_code == 200:
                     return
             except requests.RequestException:
                 pass

@@ -81,3 +81,10 @@ def load_resources(folder: Path) -> list[dict[str, Any]]:
 def load_manifests(folder: Path) -> dict[Path, dict[str, Any]]:
     base = folder / "manifests"
     return {path.relative_to(base): yaml.safe_load(path.read_text()) for path in sorted(base.rglob("*.yaml"))}
+
+
+def pytest_report_header() -> list[str]:
+    """The engine tests' Pulumi binaries: version and build time, in every test log."""
+    from testing.engine_cli import tool_versions
+
+    return [f"pulumi tools: {line}" for line in tool_versions().splitlines()]
