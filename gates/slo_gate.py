@@ -52,6 +52,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from conventions.metrics import DEFAULT_ERROR_STATUSES
@@ -343,7 +344,9 @@ class SloGateProvider(ResourceProvider):
 
 
 def _unknown(value: Any) -> bool:
-    if value == UNKNOWN:
+    """The engine's host hands `check` a preview's unknowns as `pulumi.output.Unknown` (it deserializes with
+    keep_unknowns); the bare sentinel string is how they cross the wire."""
+    if value == UNKNOWN or isinstance(value, Unknown):
         return True
     if isinstance(value, dict):
         return any(_unknown(v) for v in value.values())

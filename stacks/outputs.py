@@ -22,10 +22,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 CHANGELOG: dict[str, str] = {
     "1.0": "First published contract: schema_version, environment, tenants, data, agents, observability.",
     "1.1": "agents.<id>.tenants.<tenant>.release: where an automatic release stands (null otherwise).",
+    "1.2": "agents.<id>.tenant_waves: the tenants an automatic release widens to, wave by wave. "
+    "A field that may be null may also be absent: a Python program reading the outputs with a "
+    "StackReference gets no key for a null value. Read those fields with `.get`.",
 }
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "docs" / "outputs.schema.json"
@@ -58,7 +61,7 @@ class Postgres(Contract):
 
 class Redis(Contract):
     endpoint: str
-    reader_endpoint: str | None
+    reader_endpoint: str | None = None
     port: int
 
 
@@ -66,19 +69,19 @@ class Backup(Contract):
     vault_name: str
     vault_arn: str
     plan_id: str
-    dr_vault_arn: str | None
+    dr_vault_arn: str | None = None
 
 
 class DataSite(Contract):
     region: str
-    dr_region: str | None
+    dr_region: str | None = None
     kms_key_arn: str
-    dr_kms_key_arn: str | None
+    dr_kms_key_arn: str | None = None
     postgres: Postgres
     dedicated_postgres: dict[str, Postgres]
     redis: Redis
     agent_data_bucket: str
-    agent_data_replica_bucket: str | None
+    agent_data_replica_bucket: str | None = None
     backup: Backup
     alarm_topic_arn: str
 
@@ -138,11 +141,11 @@ class AgentTenant(Contract):
     workload_name: str
     weight: int = Field(description="canary traffic applied: 0 after a rollback")
     stable_version: str
-    canary_version: str | None
+    canary_version: str | None = None
     rolled_back: bool
     promoted: bool
-    gate_verdict: str | None
-    release: Release | None = Field(description="`progression: automatic`: the RolloutState, else null")
+    gate_verdict: str | None = None
+    release: Release | None = Field(None, description="`progression: automatic`: the RolloutState, else null")
 
 
 class AgentOutput(Contract):
@@ -150,12 +153,12 @@ class AgentOutput(Contract):
     stage: int
     stage_weight: int = Field(description="what the stage asks for")
     stable_version: str
-    canary_version: str | None
+    canary_version: str | None = None
     tenants_exposed: list[str] = Field(description="the canary cohort: tenants running the canary track first")
     tenant_waves: list[list[str]] = Field(
         description="`progression: automatic`: the other tenants, wave by wave, each after the previous promoted"
     )
-    ga_gate_verdict: str | None = Field(description="prod `ga` agents: the GA readiness gate, else null")
+    ga_gate_verdict: str | None = Field(None, description="prod `ga` agents: the GA readiness gate, else null")
     tenants: dict[str, AgentTenant]
 
 

@@ -117,7 +117,10 @@ class EngineSession:
         offline = self.engine.workdir / "offline"
         render = subprocess.run(
             [sys.executable, "-m", "stacks.render", stack, "--out", str(offline)],
-            cwd=self.project, capture_output=True, text=True, timeout=600,
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert render.returncode == 0, render.stderr + render.stdout
         self.run("stack", "init", f"{ORGANIZATION}/agent-platform/{stack}", "--secrets-provider", "passphrase")

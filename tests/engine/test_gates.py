@@ -22,8 +22,7 @@ import pytest
 from gates.stage_clock import format_time
 from testing.engine_cli import ROOT, TOOLS_BIN, Engine
 from tests.gates.conftest import PrometheusServer
-from tests.gates.release_timeline import CANARY, RELEASE_START, RELEASES, STABLE, openmetrics
-from tests.gates.scenarios import NAMESPACE, TENANT
+from tests.gates.release_timeline import RELEASE_START, RELEASES, openmetrics
 
 pytestmark = pytest.mark.engine
 
@@ -37,26 +36,30 @@ import pulumi
 from gates.slo_gate import SloGate, SloGateArgs
 from gates.stage_clock import FixedClock, StageClock, StageClockArgs
 from settings.gates import PrometheusConnection
+from tests.gates.release_timeline import CANARY, STABLE
+from tests.gates.scenarios import NAMESPACE, TENANT
 
 config = pulumi.Config("gate-test")
 clock = FixedClock(os.environ["RELEASE_AT"])
 agent = config.require("agent")
-stage = StageClock("stage-0-clock", StageClockArgs(agent_id=agent, stage=0, canary_version="%(canary)s"), clock=clock)
+stage = StageClock("stage-0-clock", StageClockArgs(agent_id=agent, stage=0, canary_version=CANARY), clock=clock)
 gate = SloGate(
     f"{agent}-gate-1",
     SloGateArgs(
-        namespace="%(namespace)s", agent_id=agent, tenant_id="%(tenant)s",
-        stable_version="%(stable)s", canary_version="%(canary)s", stage=1, weight=25,
+        namespace=NAMESPACE, agent_id=agent, tenant_id=TENANT,
+        stable_version=STABLE, canary_version=CANARY, stage=1, weight=25,
         stage_started_at=stage.applied_at, min_duration_seconds=600, max_duration_seconds=2400,
         policy=config.get("policy") or "rollback",
-        connection=PrometheusConnection(url=config.require("url"), query_timeout_seconds=5, deadline_seconds=20, retries=0),
+        connection=PrometheusConnection(
+            url=config.require("url"), query_timeout_seconds=5, deadline_seconds=20, retries=0
+        ),
     ),
     clock=clock,
 )
 pulumi.export("started_at", stage.applied_at)
 pulumi.export("verdict", gate.verdict)
 pulumi.export("passed_at", gate.passed_at)
-""" % {"canary": CANARY, "stable": STABLE, "namespace": NAMESPACE, "tenant": TENANT}
+"""
 
 
 class Project:
@@ -128,14 +131,14 @@ def test_the_gate_holds_then_passes_on_healthy_data(engine, prometheus, tmp_path
 def test_a_regression_rolls_back_and_block_policy_fails_the_up(engine, prometheus, tmp_path) -> None:
     # release-regression's canary fails 5x as often from minute 40; its clock starts there.
     rollback = Project(engine, tmp_path / "rollback", prometheus.url, "release-regression")
-    outcomes = [rollback.up(minute) for minute in range(40, 85, 5)]
+    outcomes = [rollback.up(minute) for minute in range(40, 85, 10)]
     verdicts = [outputs.get("verdict") for ok, _, outputs in outcomes if ok]
     assert verdicts and set(verdicts) == {"fail"}, [o[1][-1500:] for o in outcomes]
     assert all(not ok for ok, _, _ in outcomes[: len(outcomes) - len(verdicts)]), "it held until it knew"
 
     block = Project(engine, tmp_path / "block", prometheus.url, "release-regression")
     block.run("config", "set", "gate-test:policy", "block")
-    results = [block.up(minute) for minute in range(40, 85, 5)]
+    results = [block.up(minute) for minute in range(40, 85, 10)]
     assert not any(ok for ok, _, _ in results) and not block.gate_in_state()
     assert "fail" in results[-1][1].lower() and "GateBlockedError" in results[-1][1], results[-1][1][-3000:]
 

@@ -90,6 +90,14 @@ def test_check_names_the_bad_input(host, prometheus) -> None:
     assert any("is the stable version" in f.reason for f in checked.failures)
 
 
+def test_check_accepts_inputs_known_only_at_up(host, prometheus) -> None:
+    """In a preview the stage clock's time is unknown: the engine sends the sentinel, the host hands `check`
+    an Unknown, and `check` must leave it for `create` (found by a real `pulumi preview` of staging)."""
+    preview = inputs(prometheus.url) | {"stage_started_at": rpc.UNKNOWN}
+    checked = host.Check(provider_pb2.CheckRequest(urn=URN, olds=to_struct({}), news=to_struct(preview)))
+    assert list(checked.failures) == []
+
+
 def diff(host, urn: str, gate_id: str, olds: dict[str, Any], news: dict[str, Any]) -> provider_pb2.DiffResponse:
     return host.Diff(provider_pb2.DiffRequest(id=gate_id, urn=urn, olds=to_struct(olds), news=to_struct(news)))
 

@@ -44,6 +44,25 @@ def test_the_contract_refuses_an_undocumented_or_missing_output(rendered: Callab
             jsonschema.validate(broken, outputs.json_schema())
 
 
+def without_nulls(value: Any) -> Any:
+    """What a Python program reads through a StackReference: map entries whose value is null do not arrive
+    (seen with the real engine: tests/engine/test_consumers.py)."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_what_a_stack_reference_reads_is_still_the_contract(rendered: Callable[[str], Path], stack: str) -> None:
+    values = exported(rendered, stack)
+    read = without_nulls(values)
+    assert read != values, "the render exports null fields, which a consumer reads as absent"
+    jsonschema.validate(read, outputs.json_schema())
+    assert StackOutputs.model_validate(read) == StackOutputs.model_validate(values)
+
+
 def test_readme_table_and_json_schema_are_generated_from_the_models() -> None:
     assert outputs.main([]) == 0, "run: python -m stacks.outputs --write"
     assert SCHEMA_VERSION in outputs.CHANGELOG
