@@ -21,7 +21,7 @@ import pytest
 
 from gates.stage_clock import format_time
 from testing.engine_cli import ROOT, TOOLS_BIN, Engine
-from tests.gates.conftest import PrometheusServer
+from testing.prometheus_server import PrometheusServer
 from tests.gates.release_timeline import RELEASE_START, RELEASES, openmetrics
 
 pytestmark = pytest.mark.engine
