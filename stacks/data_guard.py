@@ -130,10 +130,21 @@ def data_changes(old: Deployment, new: Deployment) -> list[Change]:
     return changes
 
 
+ENDPOINT_ROLES = ("master", "replica", "clustercfg")
+"""Leading labels of ElastiCache endpoints (`master.<group>.<hash>...cache.amazonaws.com`)."""
+
+
 def _host(url: Any) -> str | None:
+    """The instance a data URL points at: the RDS instance identifier or the ElastiCache replication group, the
+    first label of its endpoint after the endpoint's role. Not the whole host: AWS puts a per-account hash in it
+    (`<identifier>.<hash>.<region>.rds.amazonaws.com`) that the offline render can only make up, so a real
+    state export and a render of the same instance differ there."""
     if not isinstance(url, str) or "://" not in url:
         return None  # unknown in a preview, or a secret in a state export: nothing to compare
-    return urlparse(url).hostname
+    labels = (urlparse(url).hostname or "").split(".")
+    while len(labels) > 1 and labels[0] in ENDPOINT_ROLES:
+        labels = labels[1:]
+    return labels[0] or None
 
 
 def _repointed(old: Deployment, new: Deployment) -> list[Change]:

@@ -309,3 +309,34 @@ def test_the_cli_that_runs_the_program_is_found_among_its_ancestors(tmp_path: Pa
         (folder / "stat").write_text(f"{pid} ({exe.name}) S {parent} {pid} {pid} 0 -1\n")
     assert data_guard.running_cli(300, tmp_path / "proc") == str(cli)
     assert data_guard.running_cli(os.getpid()) in (None, shutil.which("pulumi"))  # pytest has no pulumi ancestor
+
+
+def test_a_data_url_is_compared_by_the_instance_it_names_not_by_the_endpoint_hash() -> None:
+    """RDS addresses are `<identifier>.<per-account hash>.<region>.rds.amazonaws.com` and ElastiCache endpoints
+    `master.<group>.<hash>...cache.amazonaws.com`: a real state export and the offline render of the same
+    instance differ only in the hash, which must not read as a repoint; another identifier must."""
+
+    def deployment_with(database: str, redis: str) -> Deployment:
+        urls = {"database_url": f"postgresql://acme-prod@{database}:5432/tenant_acme", "redis_url": redis}
+        return Deployment({}, {"data": {"tenants": {"acme": urls}}})
+
+    real = deployment_with(
+        "agent-platform-prod.c9akciq32.us-east-1.rds.amazonaws.com",
+        "rediss://acme-prod@master.agents-prod.x7f3ab.use1.cache.amazonaws.com:6379/0",
+    )
+    offline = deployment_with(
+        "agent-platform-prod.c0123456789.us-east-1.rds.amazonaws.com",
+        "rediss://acme-prod@master.agents-prod.abc123.ng.0001.us-east-1.cache.amazonaws.com:6379/0",
+    )
+    assert data_guard.data_changes(real, offline) == []
+    moved = deployment_with(
+        "agent-platform-prod-acme.c0123456789.us-east-1.rds.amazonaws.com",
+        "rediss://acme-prod@master.agents-prod-eu.abc123.ng.0001.eu-west-1.cache.amazonaws.com:6379/0",
+    )
+    assert [(c.kind, c.detail) for c in data_guard.data_changes(real, moved)] == [
+        (
+            "repoints",
+            "DATABASE_URL would point at agent-platform-prod-acme instead of agent-platform-prod, an empty one",
+        ),
+        ("repoints", "REDIS_URL would point at agents-prod-eu instead of agents-prod, an empty one"),
+    ]
