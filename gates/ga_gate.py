@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from gates.ga_checks import AgentFacts, Finding, checklist_findings, freshness_finding, readiness_findings
 from gates.ga_evidence import EvidenceError, load
+from gates.pickling import DynamicResource
 from gates.stage_clock import Clock, format_time, system_clock
 from settings.agents import Agent
 from settings.base import Settings
@@ -160,7 +161,7 @@ def _spec_props(props: dict[str, Any]) -> dict[str, Any]:
     return {k: props[k] for k in GaSpec.model_fields if k in props}
 
 
-class GaReadinessGate(Resource, module="agent-platform", name="GaReadinessGate"):
+class GaReadinessGate(DynamicResource, module="agent-platform", name="GaReadinessGate"):
     verdict: pulumi.Output[str]
     report: pulumi.Output[str]
     findings: pulumi.Output[list]

@@ -40,13 +40,13 @@ from pulumi.dynamic import (
     ConfigureRequest,
     CreateResult,
     DiffResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
 from pydantic import ValidationError
 
 from gates import release_notify
+from gates.pickling import DynamicResource
 from gates.prometheus import Credentials
 from gates.slo_gate import GateSpec, credentials_from_config, evaluate
 from gates.slo_gate import _normal as normal
@@ -272,7 +272,7 @@ class RolloutStateArgs:
         }
 
 
-class RolloutState(Resource, module="agent-platform", name="RolloutState"):
+class RolloutState(DynamicResource, module="agent-platform", name="RolloutState"):
     version: pulumi.Output[str]
     stage: pulumi.Output[int]
     weight: pulumi.Output[int]

@@ -48,7 +48,6 @@ from pulumi.dynamic import (
     ConfigureRequest,
     CreateResult,
     DiffResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -59,6 +58,7 @@ from conventions.metrics import DEFAULT_ERROR_STATUSES
 from gates.agent_checks import AgentTrack, decide_with_agent, enabled_checks
 from gates.agent_evidence import measure_agent
 from gates.decision import Check, Decision, Proportion, Timing, Track, error, with_note
+from gates.pickling import DynamicResource
 from gates.prometheus import Credentials, Limits, PrometheusClient, QueryError
 from gates.queries import Selector, TrackQueries, track_queries
 from gates.stage_clock import Clock, format_time, parse_time, system_clock
@@ -421,7 +421,7 @@ class SloGateArgs:
         }
 
 
-class SloGate(Resource, module="agent-platform", name="SloGate"):
+class SloGate(DynamicResource, module="agent-platform", name="SloGate"):
     verdict: pulumi.Output[str]
     report: pulumi.Output[str]
     checks: pulumi.Output[list]

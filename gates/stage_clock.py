@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from gates.pickling import DynamicResource
 
 STAGE_CLOCK_TYPE = "pulumi-python:dynamic/agent-platform:StageClock"
 Clock = Callable[[], datetime]
@@ -84,7 +86,7 @@ class StageClockArgs:
     tenant_id: pulumi.Input[str] | None = None
 
 
-class StageClock(Resource, module="agent-platform", name="StageClock"):
+class StageClock(DynamicResource, module="agent-platform", name="StageClock"):
     applied_at: pulumi.Output[str]
 
     def __init__(

@@ -19,12 +19,12 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from gates.ga_gate import OUTPUT_KEYS as GA_OUTPUT_KEYS
 from gates.ga_gate import GaReadinessGateProvider
+from gates.pickling import serialize_provider
 from gates.prometheus import TOKEN_ENV
 from gates.slo_gate import OUTPUT_KEYS, SloGateProvider
 from gates.stage_clock import FixedClock, StageClockProvider, format_time

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
 from gates.ga_gate import GaReadinessGateProvider
+from gates.pickling import serialize_provider
 from gates.slo_gate import SloGateProvider
 from gates.stage_clock import StageClockProvider
 

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
+from gates.pickling import serialize_provider
 from gates.rollout_state import STATE_KEYS, RolloutStateArgs, RolloutStateProvider
 from gates.stage_clock import FixedClock, format_time, parse_time
 from planning.release import Control, StagePlan

@@ -8,8 +8,8 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
+from gates.pickling import serialize_provider
 from gates.slo_gate import SLO_GATE_TYPE, GateBlockedError, SloGate, SloGateArgs, SloGateProvider
 from gates.stage_clock import STAGE_CLOCK_TYPE, FixedClock, StageClock, StageClockArgs, format_time
 from settings.gates import PrometheusConnection

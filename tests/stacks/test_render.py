@@ -197,7 +197,7 @@ def test_secure_values_are_masked(tmp_path: Path) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_outputs_contract(rendered: Callable[[str], Path], stack: str) -> None:
     outputs = json.loads((rendered(stack) / "outputs.json").read_text())
-    assert outputs["schema_version"] == "1.1"
+    assert outputs["schema_version"] == "1.2"
     assert outputs["environment"] == stack
     stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     tenant_ids = [t["id"] for t in stack_file["agent-platform:tenants"]]
