@@ -14,8 +14,8 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import BACKUP_TAG, AwsConfig, service_trust
+from components.base.values import Value
 from conventions.identifiers import iam_role_name
-from settings.backups import AwsBackup
 
 SERVICE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
@@ -26,9 +26,21 @@ SERVICE_POLICIES = (
 MAX_LOCKED_RETENTION_DAYS = 365
 
 
+class BackupSchedule(Value):
+    """When recovery points are taken, how long they are kept, and whether the vault is locked."""
+
+    retention_days: int
+    schedule: str
+    start_window_minutes: int
+    completion_window_minutes: int
+    vault_lock: bool
+    vault_lock_grace_days: int
+    copy_to_dr: bool
+
+
 class AwsBackupConfig(AwsConfig):
     plan_name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,50}$", description="Also the `backup-plan` tag value.")
-    settings: AwsBackup
+    schedule: BackupSchedule
     kms_key_arn: Any = Field(description="pulumi.Input[str]")
     dr_provider: Any = Field(None, description="aws.Provider of the DR region.")
     dr_kms_key_arn: Any = Field(None, description="pulumi.Input[str]: the DR region's key.")
@@ -48,7 +60,7 @@ class AwsBackupPlan(pulumi.ComponentResource):
     def __init__(self, name: str, config: AwsBackupConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:AwsBackupPlan", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        b = config.settings
+        b = config.schedule
         kept = pulumi.ResourceOptions(parent=self, protect=config.protect)
         self.vault = aws.backup.Vault(
             f"{name}-vault", name=config.plan_name, kms_key_arn=config.kms_key_arn, tags=config.tags, opts=kept
@@ -125,7 +137,7 @@ class AwsBackupPlan(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _lock(name: str, vault: aws.backup.Vault, b: AwsBackup, opts: pulumi.ResourceOptions) -> None:
+    def _lock(name: str, vault: aws.backup.Vault, b: BackupSchedule, opts: pulumi.ResourceOptions) -> None:
         if not b.vault_lock:
             return
         aws.backup.VaultLockConfiguration(

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import AwsConfig
-from settings.data import Alarms
+from components.base.values import Value
 
 GIB = 1024**3
 PERIOD = 300
@@ -22,13 +22,25 @@ PERIOD = 300
 LAG_METRICS = ("ReplicationLag",)
 
 
+class AlarmThresholds(Value):
+    """Where the alarms fire, and the on-call endpoint the topic delivers to (None: no subscriber)."""
+
+    subscription_endpoint: str | None
+    cpu_percent: float
+    free_storage_gb: float
+    connections: int
+    redis_memory_percent: float
+    redis_evictions: int
+    redis_replication_lag_seconds: float
+
+
 class DataAlarmsConfig(AwsConfig):
     topic_name: str
     kms_key_arn: Any = Field(
         description="pulumi.Input[str]: customer-managed key of the topic's region; its policy must let "
         "cloudwatch.amazonaws.com use it (KmsKeyConfig.publishers)."
     )
-    settings: Alarms
+    thresholds: AlarmThresholds
     databases: list[str] = Field(default_factory=list, description="RDS instance identifiers.")
     redis_nodes: list[str] = Field(default_factory=list, description="Member cluster ids.")
 
@@ -39,7 +51,7 @@ class DataAlarms(pulumi.ComponentResource):
     def __init__(self, name: str, config: DataAlarmsConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:DataAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        a = config.settings
+        a = config.thresholds
         self.topic = aws.sns.Topic(
             f"{name}-topic",
             name=config.topic_name,

@@ -16,8 +16,8 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base.aws import AwsConfig, service_trust
+from components.base.values import Value
 from conventions.identifiers import iam_role_name
-from settings.data import Postgres
 
 PORT = 5432
 MASTER_USERNAME = "platform_admin"
@@ -25,9 +25,30 @@ CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 PERFORMANCE_INSIGHTS_DAYS = 7
 
 
+class PostgresInstance(Value):
+    """How the instance is sized, kept and maintained."""
+
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    storage_encrypted: bool
+    deletion_protection: bool
+    final_snapshot: bool
+    backup_retention_days: int
+    backup_window: str
+    maintenance_window: str
+    cross_region_backups: bool
+    performance_insights: bool
+    monitoring_interval_seconds: int
+    apply_immediately: bool
+    log_min_duration_ms: int
+
+
 class PostgresConfig(AwsConfig):
     identifier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
-    settings: Postgres
+    instance: PostgresInstance
     kms_key_arn: Any = Field(description="pulumi.Input[str]")
     subnet_group_name: Any = Field(description="pulumi.Input[str]")
     security_group_id: Any = Field(description="pulumi.Input[str]")
@@ -37,12 +58,12 @@ class PostgresConfig(AwsConfig):
 
     @property
     def family(self) -> str:
-        return f"postgres{self.settings.engine_version.split('.')[0]}"
+        return f"postgres{self.instance.engine_version.split('.')[0]}"
 
     def parameters(self) -> dict[str, str]:
         return {
             "rds.force_ssl": "1",
-            "log_min_duration_statement": str(self.settings.log_min_duration_ms),
+            "log_min_duration_statement": str(self.instance.log_min_duration_ms),
             "log_connections": "1",
             "log_disconnections": "1",
             "log_lock_waits": "1",
@@ -61,7 +82,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, config: PostgresConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:PostgresDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pg = config.settings
+        pg = config.instance
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             name=f"{config.identifier}-{config.family}",

@@ -16,8 +16,8 @@ import pulumi_aws as aws
 from pydantic import Field, model_validator
 
 from components.base.aws import AwsConfig
+from components.base.values import Value
 from conventions.labels import TENANT_ID
-from settings.data import Redis
 
 PORT = 6379
 # Key patterns only bind commands that name keys. These act on every tenant's keys or on server-wide state
@@ -33,9 +33,27 @@ def tenant_access_string(prefix: str) -> str:
     return f"on ~{prefix}:* &{prefix}:* +@all -@dangerous {denied}"
 
 
+class RedisGroup(Value):
+    """How the replication group is shaped, secured and kept."""
+
+    engine_version: str
+    node_type: str
+    num_nodes: int
+    multi_az: bool
+    cluster_mode: bool
+    num_shards: int
+    at_rest_encryption: bool
+    transit_encryption: bool
+    iam_auth: bool
+    snapshot_retention_days: int
+    snapshot_window: str
+    maintenance_window: str
+    apply_immediately: bool
+
+
 class RedisConfig(AwsConfig):
     replication_group_id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
-    settings: Redis
+    group: RedisGroup
     kms_key_arn: Any = Field(description="pulumi.Input[str]")
     subnet_group_name: Any = Field(description="pulumi.Input[str]")
     security_group_id: Any = Field(description="pulumi.Input[str]")
@@ -46,19 +64,19 @@ class RedisConfig(AwsConfig):
 
     @model_validator(mode="after")
     def _safe(self) -> RedisConfig:
-        if self.settings.iam_auth and not self.settings.transit_encryption:
+        if self.group.iam_auth and not self.group.transit_encryption:
             raise ValueError("IAM authentication needs transit encryption")
-        if self.settings.multi_az and self.settings.num_nodes < 2:
+        if self.group.multi_az and self.group.num_nodes < 2:
             raise ValueError("Multi-AZ needs at least two nodes")
         return self
 
     @property
     def major(self) -> str:
-        return self.settings.engine_version.split(".")[0]
+        return self.group.engine_version.split(".")[0]
 
     def node_ids(self) -> list[str]:
         """Member cluster ids as ElastiCache names them; the alarms address nodes by these."""
-        r = self.settings
+        r = self.group
         if r.cluster_mode:
             return [
                 f"{self.replication_group_id}-{shard:04d}-{node:03d}"
@@ -79,7 +97,7 @@ class RedisCache(pulumi.ComponentResource):
     def __init__(self, name: str, config: RedisConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        r = config.settings
+        r = config.group
         group_id = config.replication_group_id
         default_user = aws.elasticache.User(
             f"{name}-default-user",

@@ -16,8 +16,7 @@ import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, policy_json, service_trust
-from conventions.identifiers import iam_role_name
-from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
+from conventions.identifiers import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX, iam_role_name
 
 
 def replication_role_name(bucket: str) -> str:

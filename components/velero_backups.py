@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from components.base.values import Value
 from components.replicated_bucket import ObjectLock, ReplicatedBucket, ReplicatedBucketConfig
-from settings.backups import Velero
 
 API_VERSION = "velero.io/v1"
 SNAPSHOT_ACTIONS = [
@@ -51,8 +51,18 @@ class VeleroLocation(BaseModel):
     snapshot_volumes: bool = Field(description="EBS snapshots (cluster region) instead of file-system backup.")
 
 
+class VeleroServer(Value):
+    """Where the Velero server runs and how often and how long it keeps cluster backups."""
+
+    schedule: str
+    ttl: str
+    namespace: str
+    service_account: str
+    noncurrent_version_days: int
+
+
 class VeleroConfig(AwsConfig):
-    settings: Velero
+    server: VeleroServer
     role_name: str
     oidc_provider_arn: Any
     oidc_issuer: Any
@@ -70,7 +80,7 @@ class VeleroBackups(pulumi.ComponentResource):
 
     def __init__(self, name: str, config: VeleroConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-platform:components:VeleroBackups", name, None, opts)
-        v = config.settings
+        v = config.server
         child = pulumi.ResourceOptions(parent=self)
         buckets = {
             loc.name: ReplicatedBucket(
@@ -194,5 +204,5 @@ class VeleroBackups(pulumi.ComponentResource):
         )
 
 
-def _meta(v: Velero, object_name: str) -> dict[str, str]:
+def _meta(v: VeleroServer, object_name: str) -> dict[str, str]:
     return {"name": object_name, "namespace": v.namespace}

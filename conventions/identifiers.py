@@ -6,6 +6,10 @@ from __future__ import annotations
 
 IAM_ROLE_NAME_MAX = 64
 SYNTHETIC_SESSION_SUFFIX = "-synthetic-session"
+REPLICA_SUFFIX = "-replica"
+"""A replicated bucket's copy in the DR region is named after it with this suffix."""
+ACCESS_LOG_SUFFIX = "-logs"
+"""The bucket receiving a bucket's server access logs is named after it with this suffix."""
 
 
 def iam_role_name(name: str) -> str:

@@ -10,12 +10,6 @@ from conventions.metrics import DEFAULT_ERROR_STATUSES
 from settings.base import Settings
 from settings.formats import KmsAlias, ObjectName, matching
 
-REPLICA_SUFFIX = "-replica"
-"""A replicated bucket's copy in the DR region is named after it with this suffix."""
-ACCESS_LOG_SUFFIX = "-logs"
-"""The bucket receiving a bucket's server access logs is named after it with this suffix."""
-
-
 SecretKey = Annotated[
     str,
     matching(r"[-._a-zA-Z0-9]{1,253}", "a Secret key of letters, digits, '-', '_' and '.' like openai-key"),

@@ -12,19 +12,19 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_backup_plan import AwsBackupConfig, AwsBackupPlan
+from components.aws_backup_plan import AwsBackupConfig, AwsBackupPlan, BackupSchedule
 from components.base.aws import BACKUP_TAG, role_arn
-from components.data_alarms import DataAlarms, DataAlarmsConfig
+from components.data_alarms import AlarmThresholds, DataAlarms, DataAlarmsConfig
 from components.data_network import DataNetwork, DataNetworkConfig
 from components.database_users import BootstrapTarget, DatabaseUsers, DatabaseUsersConfig, Grant
 from components.encrypted_storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from components.kms_key import KmsKey, KmsKeyConfig
-from components.postgres_database import PostgresConfig, PostgresDatabase
-from components.redis_cache import RedisCache, RedisConfig
+from components.postgres_database import PostgresConfig, PostgresDatabase, PostgresInstance
+from components.redis_cache import RedisCache, RedisConfig, RedisGroup
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfig, replication_role_name
 from components.tenant_data_access import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
 from components.velero_backups import API_VERSION as VELERO_API_VERSION
-from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation
+from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation, VeleroServer
 from conventions.labels import TENANT_ID
 from conventions.tags import tags
 from settings import StackSettings
@@ -37,7 +37,6 @@ from settings.checks.identifiers import (
     rds_identifier,
     site_prefix,
 )
-from settings.data import Postgres
 from settings.tenancy import Tenant
 from stacks.cluster_connection import ClusterConnection
 from stacks.foundation import Foundation
@@ -349,7 +348,7 @@ def build_databases(
 ) -> SiteDatabases:
     shared_tenants = [t for t in site.tenants if not s.tier(t.tier).dedicated_data]
     dedicated_tenants = [t for t in site.tenants if s.tier(t.tier).dedicated_data]
-    pg = _PostgresFactory(s.data.postgres, site, keys.key, keys.dr_key, network, s.data.protect)
+    pg = _PostgresFactory(PostgresInstance.of(s.data.postgres), site, keys.key, keys.dr_key, network, s.data.protect)
     shared = pg(site.prefix, site_tags)
     owners = {site.prefix: (shared, shared_tenants)}
     for tenant in dedicated_tenants:
@@ -381,7 +380,7 @@ def build_cache(
         region=site.region,
         tags=site_tags,
         replication_group_id=f"agents-{env}{'-eu' if site.key == EU else ''}",
-        settings=s.data.redis,
+        group=RedisGroup.of(s.data.redis),
         kms_key_arn=keys.key.key_arn,
         subnet_group_name=network.cache_subnet_group_name,
         security_group_id=network.security_group_ids["redis"],
@@ -400,7 +399,7 @@ def build_backup(s: StackSettings, site: Site, keys: SiteKeys, site_tags: dict[s
             region=site.region,
             tags=site_tags,
             plan_name=site.prefix,
-            settings=s.backups.aws_backup,
+            schedule=BackupSchedule.of(s.backups.aws_backup),
             kms_key_arn=keys.key.key_arn,
             dr_provider=site.dr_provider,
             dr_kms_key_arn=keys.dr_key.key_arn,
@@ -444,7 +443,7 @@ def build_alarms(
             tags=site_tags,
             topic_name=f"{site.prefix}-data-alarms",
             kms_key_arn=keys.key.key_arn,
-            settings=s.data.alarms,
+            thresholds=AlarmThresholds.of(s.data.alarms),
             databases=list(databases.owners),
             redis_nodes=cache.node_ids,
         ),
@@ -474,7 +473,7 @@ def build_velero(s: StackSettings, platform: Foundation, sites: list[SiteData]) 
         VeleroConfig(
             region=s.primary_region,
             tags=tags(env, **{"data-site": PRIMARY}),
-            settings=s.backups.velero,
+            server=VeleroServer.of(s.backups.velero),
             role_name=velero_role_name(env),
             crd_installers=platform.crd_installers(VELERO_API_VERSION),
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
@@ -600,7 +599,7 @@ def _postgres_outputs(database: PostgresDatabase) -> dict[str, Any]:
 class _PostgresFactory:
     """The shared and the dedicated instances of a site differ only in identifier and tags."""
 
-    settings: Postgres
+    instance: PostgresInstance
     site: Site
     key: KmsKey
     dr_key: KmsKey
@@ -614,7 +613,7 @@ class _PostgresFactory:
                 region=self.site.region,
                 tags=db_tags,
                 identifier=identifier,
-                settings=self.settings,
+                instance=self.instance,
                 kms_key_arn=self.key.key_arn,
                 subnet_group_name=self.network.db_subnet_group_name,
                 security_group_id=self.network.security_group_ids["postgres"],

@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from conventions.regions import AWS_REGION
 from conventions.tags import MANAGED_BY
-from settings.base import AWS_REGION
 
 REQUIRED_TAGS = ("environment", "managed-by")
 BACKUP_TAG = "backup-plan"

@@ -13,14 +13,15 @@ import re
 from collections.abc import Iterator
 
 from conventions.identifiers import (
+    ACCESS_LOG_SUFFIX,
     IAM_ROLE_NAME_MAX,
+    REPLICA_SUFFIX,
     SYNTHETIC_SESSION_SUFFIX,
     synthetic_session_cronjob,
     workload_role_name,
 )
 from settings.base import is_eu_region
 from settings.errors import Problem
-from settings.names import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX
 from settings.stack import StackSettings
 
 RDS_IDENTIFIER_MAX = 63

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from components.base.aws import AwsConfig
 from components.data_network import DataNetwork, DataNetworkConfig
 from components.kms_key import KmsKey, KmsKeyConfig
-from components.redis_cache import RedisCache, RedisConfig
+from components.redis_cache import RedisCache, RedisConfig, RedisGroup
 from conventions.tags import tags
 from settings.data import Redis
 from testing.mocks import Recorder
@@ -79,7 +79,7 @@ def test_cluster_mode_redis_shards_with_replicas_and_the_cluster_parameter_group
         region="us-east-1",
         tags=TAGS,
         replication_group_id="agents-prod",
-        settings=settings,
+        group=RedisGroup.of(settings),
         kms_key_arn="arn:aws:kms:us-east-1:1:key/k",
         subnet_group_name="sn",
         security_group_id="sg-1",
@@ -116,7 +116,7 @@ def test_cluster_mode_redis_shards_with_replicas_and_the_cluster_parameter_group
                 region="us-east-1",
                 tags=TAGS,
                 replication_group_id="r",
-                settings=Redis(iam_auth=True, transit_encryption=False),
+                group=RedisGroup.of(Redis(iam_auth=True, transit_encryption=False)),
                 kms_key_arn="k",
                 subnet_group_name="s",
                 security_group_id="g",
