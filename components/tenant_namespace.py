@@ -8,6 +8,7 @@ for IRSA, and the tenant's resolved feature flags.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -23,6 +24,7 @@ from components.base.network_policy import (
     public_https_egress,
     tcp,
 )
+from components.base.values import Value
 from conventions.labels import (
     DATA_RESIDENCY,
     ENVIRONMENT,
@@ -34,7 +36,6 @@ from conventions.labels import (
 )
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.feature_flags import TenantFlags
-from settings.tenancy import CpuMemory, LimitRange, Quota
 
 FLAGS_CONFIGMAP = "feature-flags"
 FLAGS_FILE = "flags.json"
@@ -49,6 +50,23 @@ class TenantNetwork:
     monitoring_namespace: str
 
 
+class CpuMemory(Value):
+    cpu: str | int | float
+    memory: str | int | float
+
+
+class LimitRange(Value):
+    """The namespace's LimitRange: container defaults and bounds, pod and claim bounds."""
+
+    container_default: CpuMemory
+    container_default_request: CpuMemory
+    container_max: CpuMemory
+    container_min: CpuMemory
+    pod_max: CpuMemory
+    pvc_min: str | int | float
+    pvc_max: str | int | float
+
+
 @dataclass(frozen=True)
 class TenantNamespaceArgs:
     tenant_id: str
@@ -58,7 +76,8 @@ class TenantNamespaceArgs:
     """The `data-residency` label's value: where the tenant's data may live."""
     admin_group: str
     """The group bound to the namespace's tenant-admin Role."""
-    quota: Quota
+    quota: Mapping[str, str]
+    """The ResourceQuota's `spec.hard`: resource name -> quantity."""
     limit_range: LimitRange
     namespace: str
     """The namespace to create; the stack names it `<tenant>-<environment>`, a library user as it likes."""
@@ -98,7 +117,7 @@ class TenantNamespace(pulumi.ComponentResource):
             api_version="v1",
             kind="ResourceQuota",
             metadata=meta(f"{ns_name}-quota"),
-            spec={"hard": quota.hard()},
+            spec={"hard": dict(quota)},
             opts=in_ns,
         )
         lr = args.limit_range

@@ -13,7 +13,7 @@ from components.base.aws import IRSA_ANNOTATION, role_arn
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
 from components.release_loop import ReleaseLoop, ReleaseLoopArgs
-from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
+from components.tenant_namespace import LimitRange, TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from conventions.labels import AGENT_ID
 from conventions.tags import tags
@@ -87,8 +87,8 @@ def build_tenancy(
                 sla_tier=tenant.tier,
                 data_residency=tenant.data_residency,
                 admin_group=tenant.admin_group_name,
-                quota=tier.quota,
-                limit_range=tier.limit_range,
+                quota=tier.quota.hard(),
+                limit_range=LimitRange.of(tier.limit_range),
                 namespace=tenant.namespace(s.environment),
                 environment=s.environment,
                 flags=flags,

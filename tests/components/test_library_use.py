@@ -32,22 +32,28 @@ pulumi.runtime.set_mocks(Mocks(), project="team-sandbox", stack="lab", preview=F
 from components.agent_service import AgentRuntime, AgentService, AgentServiceArgs, HpaTargets, Scale
 from components.canary_rollout import AgentIngress, CanaryRollout, CanaryRolloutArgs, GateWiring
 from components.synthetic_session import SyntheticProbe
-from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
+from components.tenant_namespace import CpuMemory, LimitRange, TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from planning.feature_flags import TenantFlags
 from planning.rollout import Release, RolloutPlan
 from settings.agents import CpuMemoryPair, Probes, SyntheticRequest
 from settings.cluster import AgentNodes
 from settings.gates import PrometheusConnection, SloGateCriteria
 from settings.names import SharedNames
-from settings.tenancy import LimitRange, Quota, RateLimits
+from settings.tenancy import RateLimits
 
 
 def program():
     space = TenantNamespace("lab", TenantNamespaceArgs(
         tenant_id="lab", sla_tier="standard", data_residency="us", admin_group="lab-admins",
-        quota=Quota(requests_cpu="4", requests_memory="8Gi", limits_cpu="8", limits_memory="16Gi", pods=20,
-                    services=10, configmaps=20, secrets=20, persistentvolumeclaims=5, requests_storage="50Gi"),
-        limit_range=LimitRange(), namespace="team-sandbox", environment="dev",
+        quota={"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi",
+               "pods": "20", "services": "10", "persistentvolumeclaims": "5", "requests.storage": "50Gi"},
+        limit_range=LimitRange(
+            container_default=CpuMemory(cpu="1", memory="1Gi"),
+            container_default_request=CpuMemory(cpu="250m", memory="256Mi"),
+            container_max=CpuMemory(cpu="2", memory="4Gi"), container_min=CpuMemory(cpu="50m", memory="64Mi"),
+            pod_max=CpuMemory(cpu="4", memory="8Gi"), pvc_min="1Gi", pvc_max="20Gi",
+        ),
+        namespace="team-sandbox", environment="dev",
         flags=TenantFlags(canary_cohort=False, flags={}),
         network=TenantNetwork(data_subnet_cidrs=["10.1.2.0/24"], vpc_cidr="10.1.0.0/16", aws_api_cidrs=[],
                               ingress_namespace="ingress", monitoring_namespace="metrics"),

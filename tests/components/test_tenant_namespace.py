@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs, TenantNetwork
+from components.tenant_namespace import LimitRange, TenantNamespace, TenantNamespaceArgs, TenantNetwork
 from planning.feature_flags import resolve_flags
 from settings.tenancy import FeatureFlags, Tenant, default_tier
 from testing.mocks import Recorder
@@ -44,8 +44,8 @@ def build() -> TenantNamespace:
             sla_tier=TENANT.tier,
             data_residency=TENANT.data_residency,
             admin_group=TENANT.admin_group_name,
-            quota=tier.quota,
-            limit_range=tier.limit_range,
+            quota=tier.quota.hard(),
+            limit_range=LimitRange.of(tier.limit_range),
             namespace="globex-prod",
             environment="prod",
             flags=resolve_flags(TENANT, tier, FLAGS),
