@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from components.base.secrets import AgentSecretKeys
 from conventions.identifiers import iam_role_name
 from conventions.labels import MANAGED_BY, MANAGER, TENANT_ID
-from settings.names import AgentSecretKeys
 
 ESO_API = "external-secrets.io/v1"
 STORE_NAME = "aws-secrets-manager"

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components.aws_backup_plan import AwsBackupConfig, AwsBackupPlan, BackupSchedule
 from components.base.aws import BACKUP_TAG, role_arn
+from components.base.secrets import AgentSecretKeys
 from components.data_alarms import AlarmThresholds, DataAlarms, DataAlarmsConfig
 from components.data_network import DataNetwork, DataNetworkConfig
 from components.database_users import BootstrapTarget, DatabaseUsers, DatabaseUsersConfig, Grant
@@ -547,7 +548,7 @@ def build_tenant_access(
             kms_key_arn=data.keys.key.key_arn,
             secret_prefix=f"agent-platform/{env}/{tenant.id}/",
             secret_name=s.names.agent_secret,
-            secret_keys=s.names.agent_secret_keys,
+            secret_keys=AgentSecretKeys.of(s.names.agent_secret_keys),
             oidc_provider_arn=platform.cluster.oidc_provider_arn,
             oidc_issuer=platform.cluster.oidc_issuer,
             database=DatabaseLogin(
