@@ -19,6 +19,7 @@ import pulumi
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
+from conventions.identifiers import agent_track_name
 from conventions.labels import AGENT_ID, APP, INSTANCE, LIFECYCLE_STATE, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
 from conventions.pods import AGENT_DEPLOYMENT_MAX_SURGE
 from conventions.ports import HTTP_PORT, METRICS_PORT
@@ -131,7 +132,7 @@ class AgentServiceArgs:
 
     @property
     def name(self) -> str:
-        return f"{self.runtime.id}-{self.track}"
+        return agent_track_name(self.runtime.id, self.track)
 
     def bundle_name(self, bundle: ConfigBundle) -> str:
         return f"{self.name}-bundle-{bundle.content_hash}"

@@ -28,6 +28,7 @@ from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticProbe, SyntheticSession, SyntheticSessionArgs
+from conventions.identifiers import agent_track_name
 from conventions.labels import AGENT_ID, APP, INSTANCE, MANAGED_BY, MANAGER, TENANT_ID
 from gates.inputs import slo_gate_args
 from gates.rollout_state import RolloutState, RolloutStateArgs
@@ -217,7 +218,7 @@ class CanaryRollout(pulumi.ComponentResource):
         else:
             # The Ingress carries the stage weight; kube-proxy would split by pod count, so in-cluster callers
             # stay on stable and the canary's traffic is only what the Ingress weight sends it.
-            selector_out = {**selector, INSTANCE: f"{agent.id}-stable"}
+            selector_out = {**selector, INSTANCE: agent_track_name(agent.id, "stable")}
         client = KubernetesObject(
             f"{name}-client",
             api_version="v1",
@@ -241,8 +242,8 @@ class CanaryRollout(pulumi.ComponentResource):
             client if blue_green else (self.canary.workload if self.canary else None)
         )
         if args.ingress is not None:
-            backend = agent.id if blue_green else f"{agent.id}-stable"
-            target = f"http://{agent.id}-canary.{args.namespace}.svc.cluster.local$request_uri"
+            backend = agent.id if blue_green else agent_track_name(agent.id, "stable")
+            target = f"http://{agent_track_name(agent.id, 'canary')}.{args.namespace}.svc.cluster.local$request_uri"
             annotations = lift(shadow, lambda on: self._ingress_annotations(target if on else None))
             self._ingress(f"{name}-ingress", agent.id, backend, annotations, [client])
             if has_canary and not blue_green and not plan.shadow and self.canary is not None:
@@ -256,8 +257,8 @@ class CanaryRollout(pulumi.ComponentResource):
                 )
                 stage_applied = self._ingress(
                     f"{name}-canary-ingress",
-                    f"{agent.id}-canary",
-                    f"{agent.id}-canary",
+                    agent_track_name(agent.id, "canary"),
+                    agent_track_name(agent.id, "canary"),
                     weight_annotations,
                     [self.canary.workload],
                 )

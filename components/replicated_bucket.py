@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import AwsConfig, policy_json, service_trust
-from conventions.identifiers import ACCESS_LOG_SUFFIX, REPLICA_SUFFIX, iam_role_name
+from conventions.identifiers import iam_role_name, log_bucket_name, replica_bucket_name
 
 
 def replication_role_name(bucket: str) -> str:
@@ -37,10 +37,6 @@ def tls_only_statement(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
         "Resource": [arn, arn.apply(lambda a: f"{a}/*")],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
-
-
-def log_bucket_name(bucket: str) -> str:
-    return f"{bucket}{ACCESS_LOG_SUFFIX}"
 
 
 def log_delivery_statement(log_bucket_arn: pulumi.Input[str], source_arn: pulumi.Input[str]) -> dict[str, Any]:
@@ -88,7 +84,7 @@ class ReplicatedBucketConfig(AwsConfig):
 
     @property
     def replica_bucket(self) -> str:
-        return f"{self.bucket}{REPLICA_SUFFIX}"
+        return replica_bucket_name(self.bucket)
 
 
 class ReplicatedBucket(pulumi.ComponentResource):

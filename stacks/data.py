@@ -26,11 +26,7 @@ from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketConfi
 from components.tenant_data_access import ESO_API, DatabaseLogin, RedisLogin, TenantDataAccess, TenantDataConfig
 from components.velero_backups import API_VERSION as VELERO_API_VERSION
 from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation, VeleroServer
-from conventions.labels import TENANT_ID
-from conventions.tags import tags
-from settings import StackSettings
-from settings.base import is_eu_region
-from settings.checks.identifiers import (
+from conventions.identifiers import (
     BUCKET_PURPOSES,
     bucket_name,
     database_name,
@@ -38,6 +34,10 @@ from settings.checks.identifiers import (
     rds_identifier,
     site_prefix,
 )
+from conventions.labels import TENANT_ID
+from conventions.tags import tags
+from settings import StackSettings
+from settings.base import is_eu_region
 from settings.tenancy import Tenant
 from stacks.cluster_connection import ClusterConnection
 from stacks.foundation import Foundation

@@ -13,11 +13,20 @@ import re
 from collections.abc import Iterator
 
 from conventions.identifiers import (
-    ACCESS_LOG_SUFFIX,
+    BUCKET_PURPOSES,
+    DNS1035_LABEL,
+    DNS1035_LABEL_MAX,
     IAM_ROLE_NAME_MAX,
-    REPLICA_SUFFIX,
     SYNTHETIC_SESSION_SUFFIX,
+    agent_track_name,
+    bucket_name,
+    database_name,
+    elasticache_user_id,
+    log_bucket_name,
+    rds_identifier,
+    replica_bucket_name,
     synthetic_session_cronjob,
+    workload_role_full_name,
     workload_role_name,
 )
 from settings.base import is_eu_region
@@ -29,39 +38,16 @@ DATABASE_NAME_MAX = 63
 BOOTSTRAP_JOB_NAME_MAX = 40
 ELASTICACHE_USER_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 """The CreateUser API's UserId pattern (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/
-API_CreateUser.html)."""
+API_CreateUser.html: `[a-zA-Z][a-zA-Z0-9\\-]*`, minimum length 1, stored lower-case; UserName: minimum length 1)."""
 ELASTICACHE_ID_MAX = 40
-"""ElastiCache ids (replication groups, https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/
-API_CreateReplicationGroup.html, ReplicationGroupId: 1 to 40 characters, no two consecutive hyphens, no trailing
-hyphen; users and user groups as the ElastiCache console states them: up to 40 characters)."""
+"""ElastiCache replication group ids: 1 to 40 characters, no two consecutive hyphens, no trailing hyphen
+(https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html). CreateUser
+documents no maximum for UserId or UserName; the user id is held to the same 40, which refuses nothing AWS would
+accept that a tenant id needs (a tenant id of up to 40 - len('-staging') characters)."""
 S3_BUCKET_MAX = 63
 """S3 general purpose bucket names are 3 to 63 characters of lower-case letters, digits, '.' and '-'
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
-BUCKET_PURPOSES = ("agent-data", "velero")
 CRONJOB_NAME_MAX = 52
-
-
-def site_prefix(environment: str) -> str:
-    """`agent-platform-<env>`: the names of a stack's data services start with it."""
-    return f"agent-platform-{environment}"
-
-
-def rds_identifier(environment: str, tenant_id: str) -> str:
-    return f"{site_prefix(environment)}-{tenant_id}"
-
-
-def database_name(tenant_id: str) -> str:
-    return "tenant_" + tenant_id.replace("-", "_")
-
-
-def elasticache_user_id(tenant_id: str, environment: str) -> str:
-    """Also the user's name: IAM authentication requires the two to be equal."""
-    return f"{tenant_id}-{environment}"
-
-
-def bucket_name(environment: str, purpose: str, region: str) -> str:
-    """A data site's bucket in `region`; its replica in the DR region adds REPLICA_SUFFIX."""
-    return f"{site_prefix(environment)}-{purpose}-{region}"
 
 
 def tenant_names(s: StackSettings) -> Iterator[Problem]:
@@ -124,6 +110,21 @@ def agent_names(s: StackSettings) -> Iterator[Problem]:
             )
 
 
+def agent_service_names(s: StackSettings) -> Iterator[Problem]:
+    """An agent's Services are named after its id (the client Service `<id>`, the tracks' `<id>-stable` and
+    `<id>-canary`); Kubernetes names Services by RFC 1035 labels, which start with a letter, where other
+    objects (and the DNS-1123 label an id is) may start with a digit."""
+    for index, agent in enumerate(s.agents):
+        for name in (agent.id, agent_track_name(agent.id, "stable"), agent_track_name(agent.id, "canary")):
+            if len(name) > DNS1035_LABEL_MAX or not DNS1035_LABEL.match(name):
+                yield Problem(
+                    f"agents[{index}].id",
+                    f"its Service {name!r} is not an RFC 1035 label (Kubernetes Service names must start with a "
+                    f"letter and have at most {DNS1035_LABEL_MAX} characters); rename the agent to start with a letter",
+                )
+                break
+
+
 def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
     """WorkloadIdentity names a role `<namespace>-<agent>` cut to IAM's 64 characters; two cut to one name
     would be one role for two agents."""
@@ -134,7 +135,7 @@ def iam_role_names_unique(s: StackSettings) -> Iterator[Problem]:
         for agent in s.agents:
             if tenant.id not in agent.tenants:
                 continue
-            full = f"{namespace}-{agent.id}"
+            full = workload_role_full_name(namespace, agent.id)
             role = workload_role_name(namespace, agent.id)
             if role in seen and full_names[role] != full:  # equal full names are duplicate ids, reported there
                 yield Problem(
@@ -154,7 +155,7 @@ def bucket_names(s: StackSettings) -> Iterator[Problem]:
         regions.append(("data.eu_region", s.data.eu_region))
     for path, region in regions:
         for purpose in BUCKET_PURPOSES:
-            replica = bucket_name(s.environment, purpose, region) + REPLICA_SUFFIX + ACCESS_LOG_SUFFIX
+            replica = log_bucket_name(replica_bucket_name(bucket_name(s.environment, purpose, region)))
             if len(replica) > S3_BUCKET_MAX:
                 yield Problem(
                     path,
@@ -165,4 +166,4 @@ def bucket_names(s: StackSettings) -> Iterator[Problem]:
                 break
 
 
-RULES = [tenant_names, agent_names, iam_role_names_unique, bucket_names]
+RULES = [tenant_names, agent_names, agent_service_names, iam_role_names_unique, bucket_names]

@@ -448,6 +448,13 @@ def named(stack: str) -> Iterator[Mutant]:
     yield case("cronjob-name-too-long", lambda r: r["agents"][0].update(id="s" * 50), "agents[0].id")
     yield case("elasticache-user-id-leading-digit", lambda r: r["tenants"].append({"id": "1st"}), "tenants[*].id")
     yield case("eks-cluster-name-bad", _cluster(name="agents_prod!"), "cluster.name")
+    yield case("tenant-id-leading-digit", lambda r: r["tenants"].append({"id": "3m"}), "tenants[*].id")
+    yield case(
+        "enterprise-tenant-id-leading-digit",
+        lambda r: r["tenants"].append({"id": "3m", "tier": "enterprise"}),
+        "tenants[*].id",
+    )
+    yield case("agent-id-leading-digit", lambda r: r["agents"][0].update(id="1-bot"), "agents[0].id")
     yield case("elasticache-user-id-too-long", lambda r: r["tenants"].append({"id": "e" * 38}), "tenants[*].id")
     yield case(
         "replica-bucket-name-too-long",
