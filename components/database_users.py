@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
+from conventions.identifiers import BOOTSTRAP_TARGET_NAME_MAX
 from conventions.labels import APP, MANAGED_BY, MANAGER, pod_security_labels
 
 SERVICE_ACCOUNT = "db-bootstrap"
@@ -57,7 +58,7 @@ class Grant(BaseModel):
 
 class BootstrapTarget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    name: str = Field(pattern=rf"^[a-z0-9-]{{1,{BOOTSTRAP_TARGET_NAME_MAX}}}$")
     region: str
     host: Any
     port: int

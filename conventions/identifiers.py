@@ -55,6 +55,17 @@ def rds_identifier(environment: str, tenant_id: str) -> str:
     return f"{site_prefix(environment)}-{tenant_id}"
 
 
+BOOTSTRAP_TARGET_NAME_MAX = 40
+"""The database-user Job `db-users-<target>-<8 hex digits>` stays within the 63 characters of its `job-name`
+label value (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set)."""
+
+
+def bootstrap_target_name(identifier: str) -> str:
+    """A database server's name in the database-user Jobs (`DatabaseUsers`): its identifier without the
+    `agent-platform-` every identifier shares."""
+    return identifier.removeprefix("agent-platform-")
+
+
 def database_name(tenant_id: str) -> str:
     """A tenant's PostgreSQL database and login role."""
     return "tenant_" + tenant_id.replace("-", "_")

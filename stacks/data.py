@@ -28,6 +28,7 @@ from components.velero_backups import API_VERSION as VELERO_API_VERSION
 from components.velero_backups import VeleroBackups, VeleroConfig, VeleroLocation, VeleroServer
 from conventions.identifiers import (
     BUCKET_PURPOSES,
+    bootstrap_target_name,
     bucket_name,
     database_name,
     elasticache_user_id,
@@ -357,7 +358,7 @@ def build_databases(
         owners[identifier] = (pg(identifier, {**site_tags, TENANT_ID: tenant.id}), [tenant])
     targets = [
         BootstrapTarget(
-            name=identifier.removeprefix("agent-platform-"),
+            name=bootstrap_target_name(identifier),
             region=site.region,
             host=database.address,
             port=5432,

@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterator
 
 from conventions.identifiers import (
+    BOOTSTRAP_TARGET_NAME_MAX,
     BUCKET_PURPOSES,
     DNS1035_LABEL,
     DNS1035_LABEL_MAX,
     IAM_ROLE_NAME_MAX,
     SYNTHETIC_SESSION_SUFFIX,
     agent_track_name,
+    bootstrap_target_name,
     bucket_name,
     database_name,
     elasticache_user_id,
@@ -35,7 +37,6 @@ from settings.stack import StackSettings
 
 RDS_IDENTIFIER_MAX = 63
 DATABASE_NAME_MAX = 63
-BOOTSTRAP_JOB_NAME_MAX = 40
 ELASTICACHE_USER_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 """The CreateUser API's UserId pattern (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/
 API_CreateUser.html: `[a-zA-Z][a-zA-Z0-9\\-]*`, minimum length 1, stored lower-case; UserName: minimum length 1)."""
@@ -69,12 +70,12 @@ def tenant_names(s: StackSettings) -> Iterator[Problem]:
                     f"its dedicated RDS instance identifier {identifier!r} has two consecutive hyphens, which RDS "
                     "refuses; use single hyphens in the id",
                 )
-            job = identifier.removeprefix("agent-platform-")
-            if len(job) > BOOTSTRAP_JOB_NAME_MAX:
+            job = bootstrap_target_name(identifier)
+            if len(job) > BOOTSTRAP_TARGET_NAME_MAX:
                 yield Problem(
                     path,
                     f"the database-user Job name {job!r} is {len(job)} characters; at most "
-                    f"{BOOTSTRAP_JOB_NAME_MAX} are allowed: shorten the id",
+                    f"{BOOTSTRAP_TARGET_NAME_MAX} are allowed: shorten the id",
                 )
         database = database_name(tenant.id)
         if len(database) > DATABASE_NAME_MAX:
