@@ -10,10 +10,29 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base.kubernetes_object import KubernetesObject
+from components.base.values import Value
 from conventions.overlay import deep_merge
-from settings.cluster import AcmeIssuer, Addon
 
 CERT_MANAGER_API = "cert-manager.io/v1"
+
+
+class Addon(Value):
+    """A Helm release: chart, where it comes from, its version and namespace, its values, and the API groups
+    whose CRDs it installs (the platform's objects of those groups wait for it)."""
+
+    chart: str
+    repository: str
+    version: str
+    namespace: str
+    values: dict[str, object]
+    crd_groups: list[str]
+
+
+class AcmeIssuer(Value):
+    """An ACME ClusterIssuer solving HTTP-01 through the cluster's ingress class."""
+
+    server: str
+    email: str | None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base.aws import IRSA_ANNOTATION, role_arn
-from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster_addons import AcmeIssuer, Addon, ClusterAddons, ClusterAddonsArgs
 from components.gitops_application import ARGO_API_VERSION, GitOpsApplication, GitOpsApplicationArgs
 from components.release_loop import ReleaseLoop, ReleaseLoopArgs
 from components.tenant_namespace import LimitRange, TenantNamespace, TenantNamespaceArgs, TenantNetwork
@@ -132,9 +132,9 @@ def build_addons(s: StackSettings, cluster: ClusterConnection, k8s_provider: k8s
     return ClusterAddons(
         "addons",
         ClusterAddonsArgs(
-            addons=s.cluster.addons,
+            addons={name: Addon.of(addon) for name, addon in s.cluster.addons.items()},
             value_overlays=overlays,
-            cluster_issuers=s.cluster.cluster_issuers,
+            cluster_issuers={name: AcmeIssuer.of(i) for name, i in s.cluster.cluster_issuers.items()},
             ingress_class=s.cluster.ingress_class,
         ),
         opts=pulumi.ResourceOptions(provider=k8s_provider),
