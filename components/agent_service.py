@@ -18,10 +18,11 @@ import pulumi
 
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
+from components.base.rds_ca import RdsCaFetch
 from components.tenant_namespace import FLAGS_CONFIGMAP, FLAGS_FILE
 from conventions.identifiers import agent_track_name
 from conventions.labels import AGENT_ID, APP, INSTANCE, LIFECYCLE_STATE, MANAGED_BY, MANAGER, TENANT_ID, TRACK, VERSION
-from conventions.pods import AGENT_DEPLOYMENT_MAX_SURGE
+from conventions.pods import AGENT_DEPLOYMENT_MAX_SURGE, restricted_security_context
 from conventions.ports import HTTP_PORT, METRICS_PORT
 from planning.rollout import Release
 from settings.agents import ConfigBundle, CpuMemoryPair, Probe, Probes
@@ -129,6 +130,8 @@ class AgentServiceArgs:
     """The release installing the VerticalPodAutoscaler CRD, when this stack installs it."""
     bundles: Sequence[ConfigBundle] = ()
     """Every config bundle this track may run in this `up` (stable: its own and, at promotion, the canary's)."""
+    rds_ca: RdsCaFetch | None = None
+    """Fetches the CA bundle `DATABASE_URL`'s `sslrootcert` names; None only where no pod reads a database."""
 
     @property
     def name(self) -> str:
@@ -393,6 +396,8 @@ class AgentService(pulumi.ComponentResource):
         ]
         if release.bundle:
             volumes.append({"name": "bundle", "configMap": {"name": a.bundle_name(release.bundle)}})
+        if a.rds_ca:
+            volumes.append(a.rds_ca.volume())
         spread_selector = {"matchLabels": a.selector()}
         hash_key = {"matchLabelKeys": ["pod-template-hash"]} if a.kind == "Deployment" else {}
         spec: dict[str, Any] = {
@@ -425,6 +430,8 @@ class AgentService(pulumi.ComponentResource):
             "containers": [self.container(release)],
             "volumes": volumes,
         }
+        if a.rds_ca:
+            spec["initContainers"] = [a.rds_ca.init_container(UID)]
         if a.nodes.selector:
             spec["nodeSelector"] = dict(a.nodes.selector)
         if a.nodes.taint is not None:
@@ -446,6 +453,8 @@ class AgentService(pulumi.ComponentResource):
             mounts.append({"name": "session-data", "mountPath": SESSION_DIR})
         if release.bundle:
             mounts.append({"name": "bundle", "mountPath": BUNDLE_DIR, "readOnly": True})
+        if a.rds_ca:
+            mounts.append(a.rds_ca.mount())
         container: dict[str, Any] = {
             "name": "agent",
             "image": release.image,
@@ -460,16 +469,7 @@ class AgentService(pulumi.ComponentResource):
             "livenessProbe": _probe(agent.probes.liveness),
             "readinessProbe": _probe(agent.probes.readiness),
             "startupProbe": _probe(agent.probes.startup),
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": UID,
-                "runAsGroup": UID,
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "privileged": False,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": restricted_security_context(UID),
             "volumeMounts": mounts,
         }
         if agent.prestop_delay_seconds:

@@ -26,6 +26,7 @@ from components.agent_service import (
 )
 from components.base.kubernetes_object import KubernetesObject
 from components.base.outputs import lift, lift_all
+from components.base.rds_ca import RdsCaFetch
 from components.smoke_check import SmokeCheck, SmokeCheckArgs
 from components.synthetic_session import SyntheticProbe, SyntheticSession, SyntheticSessionArgs
 from conventions.identifiers import agent_track_name
@@ -103,6 +104,8 @@ class CanaryRolloutArgs:
     """What a failed gate does when the plan names no gate policy (default `rollback`)."""
     wave_after: pulumi.Input[dict[str, Any]] | None = None
     """A widened tenant (`plan.wave` >= 1): the previous wave's releases, {tenant: {version, phase}}."""
+    rds_ca: RdsCaFetch | None = None
+    """The tenant's data region's RDS CA bundle, fetched into every agent pod at start."""
 
 
 RELEASE_OUTPUTS = ("stage", "weight", "phase", "verdict", "hold_reason", "stage_started_at", "evaluated_at", "history")
@@ -349,6 +352,7 @@ class CanaryRollout(pulumi.ComponentResource):
                 promoted_at=promoted_at,
                 crd_installers=a.crd_installers,
                 bundles=bundles,
+                rds_ca=a.rds_ca,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -17,19 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
 from components.base.network_policy import cidr_egress, default_deny, dns_egress, public_https_egress
+from components.base.rds_ca import fetch_ca, rds_ca_bundle
 from conventions.identifiers import BOOTSTRAP_TARGET_NAME_MAX
 from conventions.labels import APP, MANAGED_BY, MANAGER, pod_security_labels
 
 SERVICE_ACCOUNT = "db-bootstrap"
-RDS_TRUSTSTORE = "https://truststore.pki.rds.amazonaws.com"
 RUN_AS = 10001
 """Above the host's user range (CKV_K8S_40: UID >= 10000), so the Job shares no UID with a node account."""
 FETCH = """set -eu
 aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$MASTER_SECRET_ARN" \\
   --query SecretString --output text > /work/master.json
-curl --proto =https --tlsv1.2 -fsS -o /work/rds-ca.pem "$RDS_CA_BUNDLE"
-grep -q -- "-----BEGIN CERTIFICATE-----" /work/rds-ca.pem
-"""
+""" + fetch_ca("/work/rds-ca.pem")
 # The RDS-generated password never contains '"', '/', '@' or spaces; JSON escapes a backslash as '\\\\'.
 APPLY = """set -eu
 export PGPASSWORD="$(sed -E 's/.*"password" *: *"([^"]*)".*/\\1/; s/\\\\\\\\/\\\\/g' /work/master.json)"
@@ -37,17 +35,6 @@ export PGUSER="$(sed -E 's/.*"username" *: *"([^"]*)".*/\\1/' /work/master.json)
 psql "host=$PGHOST port=$PGPORT dbname=postgres sslmode=verify-full sslrootcert=/work/rds-ca.pem" \\
   -v ON_ERROR_STOP=1 -f /sql/users.sql
 """
-
-
-def rds_ca_bundle(region: str) -> str:
-    """The CA bundle of the database's own region, not the global one that trusts every region's CAs.
-
-    AWS serves the bundles only over TLS (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
-    UsingWithRDS.SSL.html#UsingWithRDS.SSL.RegionCertificates). FETCH refuses plain HTTP and TLS below 1.2,
-    follows no redirect and fails unless certificates arrived: the trust anchor is authenticated by the
-    truststore's own certificate, never taken from whoever answers first.
-    """
-    return f"{RDS_TRUSTSTORE}/{region}/{region}-bundle.pem"
 
 
 class Grant(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base.aws import IRSA_ANNOTATION, AwsConfig, irsa_trust, policy_json
 from components.base.kubernetes_object import KubernetesObject
+from components.base.rds_ca import CA_PATH
 from components.base.secrets import AgentSecretKeys
 from conventions.identifiers import iam_role_name
 from conventions.labels import MANAGED_BY, MANAGER, TENANT_ID
@@ -155,7 +156,15 @@ class TenantDataAccess(pulumi.ComponentResource):
         )
         db, redis, keys = config.database, config.redis, config.secret_keys
         self.database_url = pulumi.Output.concat(
-            "postgresql://", db.user, "@", db.host, ":", str(db.port), "/", db.database, "?sslmode=require"
+            "postgresql://",
+            db.user,
+            "@",
+            db.host,
+            ":",
+            str(db.port),
+            "/",
+            db.database,
+            f"?sslmode=verify-full&sslrootcert={CA_PATH}",
         )
         self.redis_url = pulumi.Output.concat("rediss://", redis.user, "@", redis.host, ":", str(redis.port), "/0")
         KubernetesObject(

@@ -10,3 +10,17 @@ AGENT_DEPLOYMENT_MAX_SURGE = 1
 
 SUPPORT_DEPLOYMENT_SURGE = 1
 """The Pushgateway's one replica under the Deployment default of 25% maxSurge, rounded up."""
+
+
+def restricted_security_context(uid: int) -> dict[str, object]:
+    """A container's securityContext under the `restricted` Pod Security profile, with a read-only root."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }

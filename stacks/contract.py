@@ -7,6 +7,7 @@ metrics) into docs/agent-contract.md, so the document cannot drift from what the
 from __future__ import annotations
 
 from components import agent_service as svc
+from components.base import rds_ca
 from components.tenant_namespace import FLAGS_FILE
 from conventions import metrics as catalog
 from settings.agents import Agent, Probes, SyntheticRequest
@@ -44,6 +45,10 @@ def runtime_table() -> str:
         (
             "read-only: the release's config bundle (`config_bundle`, when set)",
             f"{_code(svc.BUNDLE_DIR)} (`AGENT_CONFIG_BUNDLE_DIR`, `_VERSION`, `_HASH`; a new bundle is a new pod)",
+        ),
+        (
+            "read-only: the RDS CA bundle of the tenant's data region",
+            f"{_code(rds_ca.CA_PATH)} (`sslrootcert` of `DATABASE_URL`; fetched by an init container at pod start)",
         ),
     ]
     return "\n".join(["| what | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

@@ -129,6 +129,11 @@ def in_eu_site(settings: StackSettings, tenant: Tenant) -> bool:
     return tenant.data_residency == "eu" and not is_eu_region(settings.primary_region)
 
 
+def data_region(settings: StackSettings, tenant: Tenant) -> str:
+    """The region of the tenant's database: its pods verify the server certificate with that region's CAs."""
+    return settings.data.eu_region if in_eu_site(settings, tenant) else settings.primary_region
+
+
 def site_data_cidrs(settings: StackSettings, site: Site) -> list[str]:
     """The data subnets of a site: its databases and caches live there."""
     if site.key == EU and settings.data.eu_network is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from components.agent_service import VPA_API, AgentRuntime, HpaTargets, Scale
+from components.base.rds_ca import RdsCaFetch
 from components.canary_rollout import AgentIngress, CanaryRollout, CanaryRolloutArgs, GateWiring
 from components.synthetic_session import SyntheticProbe
 from gates.ga_gate import GaReadinessGate, ga_spec
@@ -14,6 +15,7 @@ from planning.release import Control
 from planning.rollout import plan_rollout
 from settings.agents import Agent
 from settings.stack import StackSettings
+from stacks.data import data_region
 from stacks.foundation import Foundation
 
 
@@ -147,6 +149,8 @@ def build_workloads(platform: Foundation) -> dict[str, Any]:
                     promoted_at=agent.promoted_at,
                     policy=agent.rollout.policy,
                     wave_after=wave_releases({t: rollouts[t] for t in tenant_plan.after}) if tenant_plan.wave else None,
+                    # The bootstrap Job's image already fetches the bundle: one more image pulled, none more to pin.
+                    rds_ca=RdsCaFetch(data_region(s, s.tenant(tenant_id)), s.data.aws_cli_image),
                 ),
                 opts=pulumi.ResourceOptions(
                     provider=platform.k8s_provider, depends_on=[tenant, *([ga_gate] if ga_gate else [])]

@@ -79,7 +79,7 @@ def test_every_tenant_can_sign_in_with_what_its_pods_get(data_render: Callable[[
         region = env["AGENT_DATA_REGION"]
         db = urlsplit(env["DATABASE_URL"])
         assert (db.scheme, db.password, db.port) == ("postgresql", None, 5432)
-        assert parse_qs(db.query)["sslmode"][0] in ("require", "verify-full")
+        assert parse_qs(db.query)["sslmode"] == ["verify-full"]
         assert db.hostname and db.hostname.endswith(f".{region}.rds.amazonaws.com"), "token region = host's region"
         token = rds_token(db.hostname, db.port, db.username or "", region)
         query = parse_qs(urlsplit(f"https://{token}").query)
@@ -114,3 +114,38 @@ def user_arn_account(grants: set[tuple[str, str]], region: str) -> str:
         if action == "elasticache:Connect" and f":{region}:" in resource:
             return resource.split(":")[4]
     raise AssertionError(f"no elasticache:Connect grant in {region}")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_agent_pod_verifies_its_database_certificate(data_render: Callable[[str], Rendered], stack: str) -> None:
+    """libpq checks the server certificate only with `sslmode=verify-ca` or `verify-full`; `require` encrypts but
+    trusts any certificate, and `verify-full` also matches the host name (https://www.postgresql.org/docs/16/
+    libpq-ssl.html#LIBPQ-SSL-PROTECTION). `sslrootcert` is a file the pod must hold when it connects: an init
+    container writes the bundle of the host's region into a volume the agent mounts read-only."""
+    r = data_render(stack)
+    s = r.settings
+    workloads = [
+        w
+        for w in r.kinds("Deployment") + r.kinds("StatefulSet")
+        if any(c["name"] == "agent" for c in w["spec"]["template"]["spec"]["containers"])
+    ]
+    for tenant in s.tenants:
+        namespace = tenant.namespace(s.environment)
+        db = urlsplit(env_of(r, namespace)["DATABASE_URL"])
+        query = parse_qs(db.query)
+        assert query["sslmode"] == ["verify-full"]
+        (root,) = query["sslrootcert"]
+        region = (db.hostname or "").removesuffix(".rds.amazonaws.com").rsplit(".", 1)[1]
+        agents = [w for w in workloads if w["metadata"]["namespace"] == namespace]
+        assert agents, namespace
+        for workload in agents:
+            pod = workload["spec"]["template"]["spec"]
+            volumes = {v["name"]: v for v in pod["volumes"]}
+            (agent,) = [c for c in pod["containers"] if c["name"] == "agent"]
+            (mount,) = [m for m in agent["volumeMounts"] if root.startswith(m["mountPath"].rstrip("/") + "/")]
+            assert mount.get("readOnly") is True and "emptyDir" in volumes[mount["name"]]
+            (fetch,) = [c for c in pod["initContainers"] if any(m["name"] == mount["name"] for m in c["volumeMounts"])]
+            env = {e["name"]: e["value"] for e in fetch["env"]}
+            assert env["RDS_CA_BUNDLE"] == f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+            script = fetch["command"][-1]
+            assert f"-o {root} " in script and "--proto =https --tlsv1.2" in script and "-L" not in script.split()
